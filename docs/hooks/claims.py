@@ -41,7 +41,8 @@ REGISTRY_PATH = SPEC_DIR / "claims.toml"
 LEDGER_PATH = ROOT / "build" / "ledger.json"
 
 DIRECTIVE = re.compile(
-    r"^(?P<indent>[ \t]*)\[\[(?P<name>claim|specs|extra|ledger-summary)(?::\s*(?P<args>[^\]]*))?\]\][ \t]*$",
+    r"^(?P<indent>[ \t]*)\[\[(?P<name>claim|specs|extra|ledger-summary)"
+    r"(?::\s*(?P<args>[^\]]*))?\]\][ \t]*$",
     re.MULTILINE,
 )
 
@@ -83,12 +84,11 @@ def scan_specs() -> dict[str, list[SpecSource]]:
     found: dict[str, list[SpecSource]] = defaultdict(list)
     for path in sorted(SPEC_DIR.rglob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        relative = path.relative_to(ROOT).as_posix()
 
-        def visit(body: list[ast.stmt], prefix: str) -> None:
+        def visit(body: list[ast.stmt], prefix: str, relative: str) -> None:
             for node in body:
                 if isinstance(node, ast.ClassDef):
-                    visit(node.body, f"{prefix}{node.name}::")
+                    visit(node.body, f"{prefix}{node.name}::", relative)
                 elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                     ids = [i for i in map(_is_claim_marker, node.decorator_list) if i]
                     if not ids:
@@ -98,7 +98,7 @@ def scan_specs() -> dict[str, list[SpecSource]]:
                     for claim_id in ids:
                         found[claim_id].append(source)
 
-        visit(tree.body, "")
+        visit(tree.body, "", path.relative_to(ROOT).as_posix())
     return found
 
 
@@ -160,9 +160,9 @@ class Site:
             f"## {claim_id} · {claim.title} {{#{claim_id} data-toc-label='{claim_id}'}}",
             "",
             f"{self.verdict_badge(claim)}{self.badge(self.status(claim_id))}"
-            f' <small>[ledger](ledger.md#ledger-{claim_id.lower().replace(".", "-")})</small>',
+            f" <small>[ledger](ledger.md#ledger-{claim_id.lower().replace('.', '-')})</small>",
             "",
-            f'!!! quote "The source says"',
+            '!!! quote "The source says"',
             "",
             f"    {claim.statement}",
             "",
@@ -170,7 +170,12 @@ class Site:
             "",
         ]
         if claim.verdict == "erratum":
-            lines += ["!!! failure \"Erratum: what is actually true\"", "", f"    {claim.correction}", ""]
+            lines += [
+                '!!! failure "Erratum: what is actually true"',
+                "",
+                f"    {claim.correction}",
+                "",
+            ]
         return "\n".join(lines)
 
     def specs_block(self, claim_id: str, page: str) -> str:
@@ -222,7 +227,12 @@ class Site:
         torch_version = (self.ledger or {}).get("torch", "?")
         blocks = []
         for text in values:
-            blocks += [f'```text title="recorded by the last run (torch {torch_version})"', text, "```", ""]
+            blocks += [
+                f'```text title="recorded by the last run (torch {torch_version})"',
+                text,
+                "```",
+                "",
+            ]
         return "\n".join(blocks)
 
     def summary_block(self) -> str:
@@ -233,12 +243,12 @@ class Site:
         errata = self.ledger["summary"]["errata"]
         return (
             f'<p class="gs-headline"><strong>{total}</strong> claims · '
-            f'<strong>{counts.get("pass", 0)}</strong> passing · '
-            f'<strong>{counts.get("fail", 0)}</strong> failing · '
+            f"<strong>{counts.get('pass', 0)}</strong> passing · "
+            f"<strong>{counts.get('fail', 0)}</strong> failing · "
             f"<strong>{errata}</strong> errata · "
-            f'<strong>{counts.get("definition", 0)}</strong> definitions — last run '
-            f'{self.ledger["generated"]}, torch {self.ledger["torch"]}, '
-            f'Python {self.ledger["python"]}</p>\n'
+            f"<strong>{counts.get('definition', 0)}</strong> definitions — last run "
+            f"{self.ledger['generated']}, torch {self.ledger['torch']}, "
+            f"Python {self.ledger['python']}</p>\n"
         )
 
     # ------------------------------------------------------------------ generated pages
@@ -266,13 +276,17 @@ class Site:
         for claim in self.registry.values():
             chapters[claim.chapter].append(claim)
         for chapter, claims in chapters.items():
-            lines += [f"## {chapter}", "", '<table class="gs-ledger">',
-                      "<tr><th>Claim</th><th>Verdict</th><th>Status</th><th>Specs (last run)</th></tr>"]
+            lines += [
+                f"## {chapter}",
+                "",
+                '<table class="gs-ledger">',
+                "<tr><th>Claim</th><th>Verdict</th><th>Status</th><th>Specs (last run)</th></tr>",
+            ]
             for claim in claims:
                 anchor = "ledger-" + claim.id.lower().replace(".", "-")
                 specs = self.entry(claim.id)["specs"]
                 spec_cells = "<br>".join(
-                    f'<code>{s["nodeid"]}</code> {s["outcome"]}' for s in specs
+                    f"<code>{s['nodeid']}</code> {s['outcome']}" for s in specs
                 ) or ("—" if claim.kind == "definition" else "<em>no spec ran</em>")
                 lines.append(
                     f'<tr id="{anchor}"><td markdown="span">{self.chapter_link(claim)}<br>'

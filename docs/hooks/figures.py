@@ -21,17 +21,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from mkdocs.exceptions import PluginError  # noqa: E402
-from mkdocs.structure.files import File, Files  # noqa: E402
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.figures")
 
 FIGURE_DIR = Path(__file__).resolve().parents[1] / "figures"
 
 # Deterministic SVG output: fixed ids, no timestamps, text as paths (no fonts needed).
-matplotlib.rcParams.update(
-    {"svg.hashsalt": "gradspec", "svg.fonttype": "path", "font.size": 10}
-)
+matplotlib.rcParams.update({"svg.hashsalt": "gradspec", "svg.fonttype": "path", "font.size": 10})
 
 
 def _load(path: Path) -> dict[str, Any]:
