@@ -289,9 +289,11 @@ def ledger_extra(request: pytest.FixtureRequest) -> Callable[[str, Any], None]:
         if not isinstance(key, str) or not key:
             raise TypeError(f"key must be a non-empty string, got {key!r}")
         try:
-            json.dumps(value)
-        except TypeError as error:
+            # The round trip also turns float subclasses (numpy scalars) into plain floats,
+            # which pytest-xdist can send from a worker to the controller.
+            plain = json.loads(json.dumps(value))
+        except (TypeError, ValueError) as error:
             raise TypeError(f"value for {key!r} is not JSON-serializable: {error}") from None
-        request.node.user_properties.append((EXTRA_PROPERTY, {key: value}))
+        request.node.user_properties.append((EXTRA_PROPERTY, {key: plain}))
 
     return record

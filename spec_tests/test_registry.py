@@ -54,7 +54,9 @@ import pytest
 
 @pytest.mark.claim("X-HOLDS")
 def test_holds(ledger_extra):
+    import numpy as np
     ledger_extra("message", "recorded text")
+    ledger_extra("loss", np.float64(0.5))  # numpy scalars must survive the trip from a worker
     assert 1 + 1 == 2
 
 @pytest.mark.claim("X-WRONG")
@@ -160,7 +162,7 @@ def test_ledger_records_each_claim_with_its_specs_and_a_status(project):
     }
     failing = next(s for s in claims["X-WRONG"]["specs"] if s["outcome"] == "failed")
     assert "assert" in failing["message"]
-    assert claims["X-HOLDS"]["specs"][0]["extra"] == {"message": "recorded text"}
+    assert claims["X-HOLDS"]["specs"][0]["extra"] == {"message": "recorded text", "loss": 0.5}
     assert ledger["summary"]["status"] == {"definition": 1, "fail": 1, "not run": 1, "pass": 1}
     assert ledger["summary"]["tests"] == {"failed": 1, "passed": 4}
     assert ledger["summary"]["errata"] == 1
@@ -208,7 +210,7 @@ def test_ledger_is_the_same_when_the_run_is_spread_over_two_processes(project):
         }
 
     assert view(one) == view(two)
-    assert one["X-HOLDS"]["specs"][0]["extra"] == {"message": "recorded text"}
+    assert one["X-HOLDS"]["specs"][0]["extra"] == {"message": "recorded text", "loss": 0.5}
 
 
 def test_ledger_extra_rejects_values_that_are_not_json(project):
