@@ -47,6 +47,8 @@ SEARCHES = [
     ("retain_graph", "/autograd/"),
     ("least squares", "/least-squares/"),
     ("梯度下降", "/glossary/"),
+    ("叶子节点", "/glossary/"),
+    ("最小二乘法", "/glossary/"),
     ("gradient descent", "/gradient-descent/"),
 ]
 
@@ -138,7 +140,10 @@ def check_search(page: Page, base: str, query: str, expected: str, problems: lis
     page.goto(base + "/", wait_until="networkidle")
     box = page.locator("input.md-search__input")
     box.click()
-    box.press_sequentially(query, delay=30)  # Material searches on key events, not on fill
+    box.press_sequentially(query, delay=30)
+    # Material searches on key-up; characters typed as text (Chinese, as from an IME) fire
+    # none, so end with a key press the way a reader's keyboard would.
+    box.press("End")
     try:
         page.wait_for_selector(".md-search-result__item", timeout=10_000)
     except Exception:

@@ -11,7 +11,8 @@ test run (``build/ledger.json``) and the spec sources, and
   - ``[[specs: ID]]``: the source of every spec marked with the claim, included from
     ``spec_tests/`` by line range (pymdownx.snippets), with the outcomes of the last run;
   - ``[[extra: ID key]]``: the value specs of ``ID`` recorded with ``ledger_extra(key, ...)``;
-  - ``[[ledger-summary]]``: the headline numbers of the last run.
+  - ``[[ledger-summary]]``: the headline numbers of the last run;
+  - ``[[chapters]]``: a table of the chapters with their claim counts and status.
 
 It fails the (strict) build when a directive names an unknown claim, when a registered claim
 is missing from its chapter page, or when the ledger is missing or older than the registry.
@@ -41,7 +42,7 @@ REGISTRY_PATH = SPEC_DIR / "claims.toml"
 LEDGER_PATH = ROOT / "build" / "ledger.json"
 
 DIRECTIVE = re.compile(
-    r"^(?P<indent>[ \t]*)\[\[(?P<name>claim|specs|extra|ledger-summary)"
+    r"^(?P<indent>[ \t]*)\[\[(?P<name>claim|specs|extra|ledger-summary|chapters)"
     r"(?::\s*(?P<args>[^\]]*))?\]\][ \t]*$",
     re.MULTILINE,
 )
@@ -162,7 +163,7 @@ class Site:
             f"{self.verdict_badge(claim)}{self.badge(self.status(claim_id))}"
             f" <small>[ledger](ledger.md#ledger-{claim_id.lower().replace('.', '-')})</small>",
             "",
-            '!!! quote "The source says"',
+            '!!! quote "The claim, as the source states it"',
             "",
             f"    {claim.statement}",
             "",
@@ -251,6 +252,22 @@ class Site:
             f"Python {self.ledger['python']}</p>\n"
         )
 
+    def chapters_block(self) -> str:
+        rows = ["| Chapter | Claims | Passing | Errata |", "|---|---:|---:|---:|"]
+        chapters: dict[str, list[Claim]] = defaultdict(list)
+        for claim in self.registry.values():
+            chapters[claim.chapter].append(claim)
+        for chapter, claims in chapters.items():
+            page = ROOT / "docs" / f"{chapter}.md"
+            title = chapter
+            if page.is_file():
+                first = page.read_text(encoding="utf-8").lstrip().splitlines()[0]
+                title = first.lstrip("# ").strip() if first.startswith("#") else chapter
+            passing = sum(self.status(c.id) == "pass" for c in claims)
+            errata = sum(c.verdict == "erratum" for c in claims)
+            rows.append(f"| [{title}]({chapter}.md) | {len(claims)} | {passing} | {errata} |")
+        return "\n".join(rows) + "\n"
+
     # ------------------------------------------------------------------ generated pages
     def chapter_link(self, claim: Claim) -> str:
         return f"[{claim.id}]({claim.chapter}.md#{claim.id})"
@@ -312,7 +329,7 @@ class Site:
                 "",
                 f"{self.badge(self.status(claim.id))} Explained in {self.chapter_link(claim)}.",
                 "",
-                f"**The source says:** {claim.statement}",
+                f"**The claim:** {claim.statement}",
                 "",
                 f"**What is true:** {claim.correction}",
                 "",
@@ -325,6 +342,8 @@ class Site:
             name, args = match["name"], (match["args"] or "").split()
             if name == "ledger-summary":
                 return self.summary_block()
+            if name == "chapters":
+                return self.chapters_block()
             if not args or args[0] not in self.registry:
                 raise PluginError(f"{page}: [[{name}: ...]] names an unknown claim: {args!r}")
             if name == "claim":
@@ -359,6 +378,10 @@ def on_files(files: Files, config: Any) -> Files:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     assert _site is not None
+    chapters = {claim.chapter + ".md" for claim in _site.registry.values()}
+    if page.file.src_uri in chapters:
+        # A learner searching "least squares" wants the chapter before the API entry.
+        page.meta.setdefault("search", {}).setdefault("boost", 3)
     return _site.expand(markdown, page.file.src_uri)
 
 
