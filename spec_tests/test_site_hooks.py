@@ -67,7 +67,7 @@ def test_a_failing_claim_shows_as_failing_on_the_ledger_and_its_chapter(hooks):
     row = next(line for line in ledger_page.splitlines() if 'id="ledger-feat-bias"' in line)
     assert "gs-fail" in row
     assert "FAIL" in row
-    assert "x.py::t_FEAT-BIAS</code> failed" in row
+    assert "`x.py::t_FEAT-BIAS` **1 of 1 failed**" in row
     other = next(line for line in ledger_page.splitlines() if 'id="ledger-dig-data"' in line)
     assert "gs-pass" in other
     block = site.expand("[[claim: FEAT-BIAS]]", "digits.md")

@@ -252,20 +252,30 @@ class Site:
             f"Python {self.ledger['python']}</p>\n"
         )
 
-    def chapters_block(self) -> str:
-        rows = ["| Chapter | Claims | Passing | Errata |", "|---|---:|---:|---:|"]
+    def by_chapter(self) -> dict[str, list[Claim]]:
         chapters: dict[str, list[Claim]] = defaultdict(list)
         for claim in self.registry.values():
             chapters[claim.chapter].append(claim)
-        for chapter, claims in chapters.items():
-            page = ROOT / "docs" / f"{chapter}.md"
-            title = chapter
-            if page.is_file():
-                first = page.read_text(encoding="utf-8").lstrip().splitlines()[0]
-                title = first.lstrip("# ").strip() if first.startswith("#") else chapter
+        return chapters
+
+    def chapter_title(self, chapter: str) -> str:
+        """The chapter page's first heading, or its slug when there is none."""
+        page = ROOT / "docs" / f"{chapter}.md"
+        if page.is_file():
+            first = page.read_text(encoding="utf-8").lstrip().splitlines()[0]
+            if first.startswith("# "):
+                return first[2:].strip()
+        return chapter
+
+    def chapters_block(self) -> str:
+        rows = ["| Chapter | Claims | Passing | Errata |", "|---|---:|---:|---:|"]
+        for chapter, claims in self.by_chapter().items():
             passing = sum(self.status(c.id) == "pass" for c in claims)
             errata = sum(c.verdict == "erratum" for c in claims)
-            rows.append(f"| [{title}]({chapter}.md) | {len(claims)} | {passing} | {errata} |")
+            rows.append(
+                f"| [{self.chapter_title(chapter)}]({chapter}.md) | {len(claims)} "
+                f"| {passing} | {errata} |"
+            )
         return "\n".join(rows) + "\n"
 
     # ------------------------------------------------------------------ generated pages
@@ -289,29 +299,40 @@ class Site:
                 f"{self.ledger['exitstatus']} · {self.ledger['platform']}",
                 "",
             ]
-        chapters: dict[str, list[Claim]] = defaultdict(list)
-        for claim in self.registry.values():
-            chapters[claim.chapter].append(claim)
-        for chapter, claims in chapters.items():
+        for chapter, claims in self.by_chapter().items():
             lines += [
-                f"## {chapter}",
+                f"## {self.chapter_title(chapter)}",
                 "",
-                '<table class="gs-ledger">',
-                "<tr><th>Claim</th><th>Verdict</th><th>Status</th><th>Specs (last run)</th></tr>",
+                '<div class="gs-ledger" markdown>',
+                "",
+                "| Claim | Verdict | Status | Specs in the last run |",
+                "|---|---|---|---|",
             ]
             for claim in claims:
                 anchor = "ledger-" + claim.id.lower().replace(".", "-")
-                specs = self.entry(claim.id)["specs"]
-                spec_cells = "<br>".join(
-                    f"<code>{s['nodeid']}</code> {s['outcome']}" for s in specs
-                ) or ("—" if claim.kind == "definition" else "<em>no spec ran</em>")
                 lines.append(
-                    f'<tr id="{anchor}"><td markdown="span">{self.chapter_link(claim)}<br>'
-                    f"{claim.title}</td><td>{self.verdict_badge(claim)}</td>"
-                    f"<td>{self.badge(self.status(claim.id))}</td><td>{spec_cells}</td></tr>"
+                    f'| <span id="{anchor}"></span>{self.chapter_link(claim)}<br>{claim.title} '
+                    f"| {self.verdict_badge(claim)} | {self.badge(self.status(claim.id))} "
+                    f"| {self.spec_summary(claim)} |"
                 )
-            lines += ["</table>", ""]
+            lines += ["", "</div>", ""]
         return "\n".join(lines)
+
+    def spec_summary(self, claim: Claim) -> str:
+        """One line per spec function: its node id and how its cases ended."""
+        grouped = self.outcomes_by_function(claim.id)
+        if not grouped:
+            return "—" if claim.kind == "definition" else "*no spec ran*"
+        cells = []
+        for (path, function), results in sorted(grouped.items()):
+            passed = results.count("passed")
+            if passed == len(results):
+                verdict = "passed" if passed == 1 else f"{passed} cases passed"
+            else:
+                bad = sorted(set(r for r in results if r != "passed"))
+                verdict = f"**{len(results) - passed} of {len(results)} {'/'.join(bad)}**"
+            cells.append(f"`{path}::{function}` {verdict}")
+        return "<br>".join(cells)
 
     def errata_page(self) -> str:
         errata = [claim for claim in self.registry.values() if claim.verdict == "erratum"]
