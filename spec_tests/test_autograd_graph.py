@@ -190,6 +190,26 @@ def test_trace_graph_edge_cases_and_validation():
         trace_graph(w * 2).node("n9")
 
 
+@pytest.mark.claim("AG-GRAPH")
+def test_trace_graph_depth_is_the_longest_path_to_the_root():
+    # a = 2 w, b = exp(a), c = a + b. a reaches c directly (1 edge) and through b (2 edges):
+    # its depth is the longer, 2, so that b (depth 1) is drawn between a and c; w sits one
+    # further, at 3. A shortest-path depth would put a and b side by side at depth 1.
+    w = torch.tensor(0.5, requires_grad=True)
+    a = w * 2
+    b = a.exp()
+    c = a + b
+    graph = trace_graph(c, names={"w": w, "a": a, "b": b, "c": c})
+    depth = {n.name: n.depth for n in graph.nodes}
+    assert depth == {"c": 0, "b": 1, "a": 2, "w": 3}
+    label = {n.key: n.name for n in graph.nodes}
+    assert Counter((label[s], label[t]) for s, t in graph.edges) == Counter(
+        [("a", "c"), ("b", "c"), ("a", "b"), ("w", "a")]
+    )
+    for s, t in graph.edges:
+        assert graph.node(s).depth > graph.node(t).depth
+
+
 # ---------------------------------------------------------------- AG-RETAIN-GRAD
 
 

@@ -164,6 +164,30 @@ def test_one_equation_per_sample_and_seven_samples_fix_seven_weights():
     np.testing.assert_allclose(solve_exact(A, y).numpy(), np.linalg.solve(A, y), atol=1e-12)
 
 
+@pytest.mark.claim("LS-EQUATIONS.elimination")
+def test_elimination_pivots_and_spots_dependent_equations_despite_rounding():
+    # (a) A zero (or tiny) leading coefficient does not make an independent system
+    # unsolvable: elimination must swap rows. Without the swap, [[1e-20, 1], [1, 1]] gives
+    # w1 = (1 - 1) / 1e-20 = 0 instead of ~1 (the classic case for partial pivoting).
+    for rows, rhs in (
+        ([[0.0, 1.0], [1.0, 1.0]], [1.0, 2.0]),
+        ([[1e-20, 1.0], [1.0, 1.0]], [1.0, 2.0]),
+    ):
+        F = [[Fraction(v) for v in row] for row in rows]
+        expected = [float(v) for v in exact_solve(F, [Fraction(v) for v in rhs])]
+        got = solve_exact(torch.tensor(rows, dtype=torch.float64), torch.tensor(rhs))
+        torch.testing.assert_close(
+            got, torch.tensor(expected, dtype=torch.float64), rtol=0, atol=1e-12
+        )
+    # (b) [[1, 2, 3], [4, 5, 6], [7, 8, 9]] has exact rank 2 (row 3 = 2 row 2 - row 1), but
+    # float64 elimination leaves a last pivot of ~1e-16 rather than 0: it must still be
+    # reported as singular, not "solved" with weights of size ~1e16.
+    M = [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert exact_rank([[Fraction(v) for v in row] for row in M]) == 2
+    with pytest.raises(ValueError, match="singular"):
+        solve_exact(torch.tensor(M, dtype=torch.float64), torch.tensor([1.0, 2.0, 3.0]))
+
+
 @pytest.mark.claim("LS-EQUATIONS.digits")
 @pytest.mark.parametrize(
     ("dim", "normalization"), list(itertools.product((0, 1), ("proper", "sequential")))

@@ -163,6 +163,12 @@ def ols(X: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     return np.linalg.lstsq(A, y.double().numpy(), rcond=None)[0]
 
 
+def mse_bound(X: torch.Tensor, *, half: bool) -> float:
+    """2 / lambda_max of the Hessian c/n A^T A of the (half) MSE, A = [X 1], c = 1 or 2."""
+    A = np.c_[X.double().numpy(), np.ones(len(X))]
+    return float(2 / np.linalg.eigvalsh((1.0 if half else 2.0) * A.T @ A / len(X))[-1])
+
+
 def sgd_tolerance(effective_lr: float, batch_size: int, steps: int, start_error: float) -> float:
     """Per-coordinate tolerance for |theta_SGD - theta_true|, derived from the noise.
 
@@ -211,6 +217,30 @@ def test_sgd_lands_on_the_analytic_least_squares_solution():
 
 
 @pytest.mark.claim("LIN-SGD")
+def test_scratch_step_is_lr_times_the_mean_gradient_of_each_batch_even_the_short_last_one():
+    # 23 examples in batches of 5: four full batches and a last one of 3. The update rule
+    # written out in float64: for the half squared error of batch B, with r = X_B w + b - y_B,
+    # the gradient of sum_B r^2 / 2 is (X_B^T r, sum r); the step divides it by |B|.
+    # One generator draws the initial w (N(0, 0.01^2)) and then each epoch's permutation.
+    X, y = synthetic_data(TRUE_W, TRUE_B, 23, noise_std=0.5, seed=6, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(6)
+    w = (torch.randn(2, 1, generator=gen, dtype=torch.float64) * 0.01).numpy().reshape(2)
+    b = 0.0
+    Xn, yn = X.numpy(), y.numpy()
+    for _ in range(2):
+        order = torch.randperm(23, generator=gen).numpy()
+        for start in range(0, 23, 5):
+            idx = order[start : start + 5]
+            r = Xn[idx] @ w + b - yn[idx]
+            w, b = w - 0.1 * Xn[idx].T @ r / len(idx), b - 0.1 * r.sum() / len(idx)
+    fit = train_linear_scratch(X, y, batch_size=5, lr=0.1, num_epochs=2, seed=6)
+    np.testing.assert_allclose(fit.w.numpy(), w, rtol=0, atol=1e-12)
+    assert fit.b.item() == pytest.approx(b, rel=0, abs=1e-12)
+    # the recorded loss: half the mean squared error on all the data, after the epoch
+    assert fit.losses[-1] == pytest.approx(float(np.mean((Xn @ w + b - yn) ** 2) / 2), rel=1e-12)
+
+
+@pytest.mark.claim("LIN-SGD")
 def test_scratch_loop_rejects_bad_arguments_and_raises_on_divergence():
     X, y = synthetic_data(TRUE_W, TRUE_B, 100, seed=0)
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
@@ -226,8 +256,12 @@ def test_scratch_loop_rejects_bad_arguments_and_raises_on_divergence():
     with pytest.raises(ValueError, match="num_epochs must be >= 0"):
         train_linear_scratch(X, y, num_epochs=-1)
     # A step far beyond 2/lambda_max blows up; the message names epoch, batch, lr and bound.
-    with pytest.raises(DivergenceError, match=r"epoch \d+, batch \d+ with lr=50\.0.*bound"):
+    with pytest.raises(
+        DivergenceError, match=r"epoch \d+, batch \d+ with lr=50\.0.*bound"
+    ) as excinfo:
         train_linear_scratch(X, y, lr=50.0, num_epochs=5)
+    # The bound quoted is the one of the half loss: Hessian (1/n) A^T A, A = [X 1] (numpy).
+    assert f"lr < {mse_bound(X, half=True):.4g}" in str(excinfo.value)
 
 
 # ---------------------------------------------------------------- LIN-CONCISE
@@ -274,8 +308,10 @@ def test_concise_loop_rejects_bad_arguments_and_raises_on_divergence():
     with pytest.raises(TypeError, match="floating-point"):
         train_linear_concise(X, y.long())
     # it may blow up inside an epoch or on the epoch-end evaluation: match "epoch N"
-    with pytest.raises(DivergenceError, match=r"epoch \d+.* with lr=50\.0.*bound"):
+    with pytest.raises(DivergenceError, match=r"epoch \d+.* with lr=50\.0.*bound") as excinfo:
         train_linear_concise(X, y, lr=50.0, num_epochs=5)
+    # MSELoss has no 1/2: Hessian (2/n) A^T A, so the bound is half the scratch loop's.
+    assert f"lr < {mse_bound(X, half=False):.4g}" in str(excinfo.value)
 
 
 @pytest.mark.claim("LIN-CONCISE")
@@ -295,8 +331,9 @@ def test_init_normal_and_constant_set_the_starting_parameters():
 
 @pytest.mark.claim("LIN-CONCISE.step")
 def test_parameters_move_only_on_optimizer_step():
-    torch.manual_seed(0)  # nn.Linear's default init draws from the global RNG
-    net = nn.Linear(2, 1)
+    with torch.random.fork_rng(devices=[]):  # seeded here, the caller's RNG state restored
+        torch.manual_seed(0)  # nn.Linear's default init draws from the global RNG
+        net = nn.Linear(2, 1)
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
     X, y = synthetic_data(TRUE_W, TRUE_B, 10, seed=0)
     before = [p.detach().clone() for p in net.parameters()]
@@ -322,18 +359,24 @@ def test_parameters_move_only_on_optimizer_step():
 
 @pytest.mark.claim("LIN-CONCISE.batch-only")
 def test_nn_linear_and_conv2d_accept_a_single_unbatched_sample():
-    torch.manual_seed(0)
-    linear = nn.Linear(2, 3)
+    with torch.random.fork_rng(devices=[]):  # seeded here, the caller's RNG state restored
+        torch.manual_seed(0)
+        linear = nn.Linear(2, 3)
+        conv = nn.Conv2d(1, 2, kernel_size=3)
     x = torch.tensor([0.5, -1.5])
     out = linear(x)  # one sample, no batch dimension
     assert out.shape == (3,)
     torch.testing.assert_close(out, linear(x.reshape(1, 2))[0], rtol=0, atol=0)
     torch.testing.assert_close(out, linear.weight @ x + linear.bias, rtol=1e-6, atol=1e-7)
-    conv = nn.Conv2d(1, 2, kernel_size=3)
-    image = torch.randn(1, 5, 5)  # (C, H, W): a single unbatched image
+    # (C, H, W): a single unbatched image
+    image = torch.randn(1, 5, 5, generator=torch.Generator().manual_seed(0))
     out_conv = conv(image)
     assert out_conv.shape == (2, 3, 3)
-    torch.testing.assert_close(out_conv, conv(image[None])[0], rtol=1e-6, atol=1e-6)
+    # out[o, i, j] = sum_{c, u, v} K[o, c, u, v] image[c, i + u, j + v] + bias[o] (numpy)
+    windows = np.lib.stride_tricks.sliding_window_view(image.double().numpy(), (3, 3), axis=(1, 2))
+    kernel, bias = conv.weight.detach().double().numpy(), conv.bias.detach().double().numpy()
+    by_hand = np.einsum("cijuv,ocuv->oij", windows, kernel) + bias[:, None, None]
+    np.testing.assert_allclose(out_conv.detach().double().numpy(), by_hand, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.claim("LIN-CONCISE.batch-only")

@@ -98,6 +98,23 @@ def test_a_single_draw_with_more_data_can_generalize_worse():
 
 
 @pytest.mark.claim("LIN-GENERALIZE")
+def test_least_squares_test_mse_is_the_fresh_data_error_of_the_numpy_fit():
+    # One draw redone by hand: the generator gives the training X, its noise, the test X and
+    # its noise, in that order; the fit is numpy's least squares (float64).
+    d, n, n_test, sigma, seed = 3, 8, 50, 0.7, 11
+    w = np.array([1.0, -2.0, 0.5])
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=gen, dtype=torch.float64).numpy()
+    y = X @ w + sigma * torch.randn(n, generator=gen, dtype=torch.float64).numpy()
+    X_test = torch.randn(n_test, d, generator=gen, dtype=torch.float64).numpy()
+    y_test = X_test @ w + sigma * torch.randn(n_test, generator=gen, dtype=torch.float64).numpy()
+    w_hat = np.linalg.lstsq(X, y, rcond=None)[0]
+    expected = float(np.mean((X_test @ w_hat - y_test) ** 2))
+    got = least_squares_test_mse(n, w.tolist(), noise_std=sigma, n_test=n_test, seed=seed)
+    assert got == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.mark.claim("LIN-GENERALIZE")
 def test_least_squares_test_mse_rejects_bad_arguments():
     with pytest.raises(ValueError, match="n_train must be >= 1"):
         least_squares_test_mse(0, [1.0])
@@ -128,6 +145,9 @@ def test_two_point_fit_prints_the_sources_numbers(epochs, printed):
         assert abs(got[key] - value) <= 5e-5, (key, got[key], value)
     assert len(losses) == epochs
     assert losses[-1] < losses[0]
+    # each loss is taken before its epoch's update: the first one is at w = (1, 2), b = 0,
+    # mean((1 - 115)^2, (4 - 21)^2) = (12996 + 289) / 2 = 6642.5 (exact in float32)
+    assert losses[0] == 6642.5
 
 
 @pytest.mark.claim("LIN-TWO-POINTS.limit")

@@ -129,6 +129,9 @@ def test_model_predicts_class_1_exactly_on_the_positive_side_of_its_line():
     with torch.no_grad():
         assert accuracy(model(x), labels) == 1.0
         assert accuracy(model(x), 1 - labels) == 0.0
+    # "at least 0.5": an output of exactly 0.5 is class 1, just below it class 0
+    assert accuracy(t64([0.5, 0.5, 0.4999]), t64([1.0, 1.0, 0.0])) == 1.0
+    assert accuracy(t64([0.5, 0.4999]), t64([0.0, 1.0])) == 0.0
 
 
 @pytest.mark.claim("LOG-MODEL.classify")
@@ -271,6 +274,17 @@ def test_cross_entropy_from_scores_equals_nn_BCEWithLogitsLoss_even_at_1000(pair
     loss = binary_cross_entropy_with_logits(z, y)
     assert torch.isfinite(loss)
     torch.testing.assert_close(loss, nn.BCEWithLogitsLoss()(z, y), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.claim("LOG-LOSS.bce")
+@pytest.mark.parametrize(("z", "y"), [(-40.0, 0.0), (-30.0, 0.0), (-5.0, 0.0), (40.0, 1.0)])
+def test_cross_entropy_from_scores_keeps_tiny_losses_to_full_precision(z, y):
+    # A confident right answer has loss -ln(1 - sigma(z)) = ln(1 + e^z) for y = 0, tiny for
+    # z << 0: e^-40 ~ 4.2e-18. Forming 1 + e^z first rounds it away (ln(1 + 4e-18) = 0 in
+    # float64), so the oracle is math.log1p, compared with a relative tolerance only.
+    expected = math.log1p(math.exp(z if y == 0.0 else -z))
+    loss = binary_cross_entropy_with_logits(t64([z]), t64([y])).item()
+    assert loss == pytest.approx(expected, rel=1e-12, abs=0)
 
 
 @pytest.mark.claim("LOG-LOSS.bce")
