@@ -28,33 +28,13 @@ from typing import Any
 
 import torch
 
+from reference import _validate
 from reference.errors import DivergenceError
 
 __all__ = ["REGIMES", "descend", "quadratic_regime"]
 
 #: The five behaviours of gradient descent on a parabola, in order of growing learning rate.
 REGIMES: tuple[str, ...] = ("monotone", "one-step", "oscillating", "cycling", "divergent")
-
-
-def _real(name: str, value: object) -> float:
-    """Return ``value`` (a real number or a one-element real tensor) as a float.
-
-    Raises ``TypeError`` naming ``name`` for anything else.
-    """
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.dtype != torch.bool:
-        if value.is_complex():
-            raise TypeError(f"{name} must be a real number, got a complex tensor")
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
-
-
-def _positive_finite(name: str, value: object) -> float:
-    v = _real(name, value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
 
 
 def descend(
@@ -96,14 +76,9 @@ def descend(
     """
     if not callable(grad):
         raise TypeError(f"grad must be callable (the derivative f'), got {type(grad).__name__}")
-    x = _real("x0", x0)
-    if not math.isfinite(x):
-        raise ValueError(f"x0 must be finite, got {x0!r}")
-    eta = _positive_finite("lr", lr)
-    if isinstance(steps, bool) or not isinstance(steps, int):
-        raise TypeError(f"steps must be an int, got {type(steps).__name__}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    x = _validate.real_number(x0, "x0", allow_tensor=True)
+    eta = _validate.positive_finite(lr, "lr", allow_tensor=True)
+    steps = _validate.integer(steps, "steps", 0)
     if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
         raise TypeError(f"dtype must be None or a floating torch dtype, got {dtype!r}")
 
@@ -111,7 +86,9 @@ def descend(
         path = [x]
         for t in range(steps):
             try:
-                g = _real("the value returned by grad", grad(x))
+                g = _validate.real_number(
+                    grad(x), "the value returned by grad", finite=False, allow_tensor=True
+                )
             except TypeError as error:
                 raise TypeError(f"grad must return a real number ({error})") from None
             x = x - eta * g
@@ -174,8 +151,8 @@ def quadratic_regime(lr: float, curvature: float = 2.0) -> str:
         >>> tuple(quadratic_regime(lr) for lr in (0.1, 0.5, 0.6, 1.0, 1.1))
         ('monotone', 'one-step', 'oscillating', 'cycling', 'divergent')
     """
-    eta = _positive_finite("lr", lr)
-    c = _positive_finite("curvature", curvature)
+    eta = _validate.positive_finite(lr, "lr", allow_tensor=True)
+    c = _validate.positive_finite(curvature, "curvature", allow_tensor=True)
     p = eta * c
     if p < 1.0:
         return "monotone"

@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from reference import _validate
+
 __all__ = [
     "FullyConnected",
     "FullyConnectedFunction",
@@ -35,22 +37,6 @@ __all__ = [
     "fully_connected",
     "linear_to_conv2d",
 ]
-
-
-def _require_float_tensor(value: object, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-    return value
-
-
-def _require_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
 
 
 def fc_backward(x: Tensor, w: Tensor, grad_out: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -84,9 +70,9 @@ def fc_backward(x: Tensor, w: Tensor, grad_out: Tensor) -> tuple[Tensor, Tensor,
         >>> tuple(gx.shape), tuple(gw.shape), gb.tolist()
         ((4, 3), (3, 2), [4.0, 4.0])
     """
-    x = _require_float_tensor(x, "x")
-    w = _require_float_tensor(w, "w")
-    grad_out = _require_float_tensor(grad_out, "grad_out")
+    x = _validate.tensor(x, "x", floating=True)
+    w = _validate.tensor(w, "w", floating=True)
+    grad_out = _validate.tensor(grad_out, "grad_out", floating=True)
     for name, value in (("x", x), ("w", w), ("grad_out", grad_out)):
         if value.dim() != 2:
             raise ValueError(f"{name} must be 2-D, got shape {tuple(value.shape)}")
@@ -164,9 +150,9 @@ def fully_connected(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
         >>> fully_connected(torch.ones(3), torch.ones(3, 2), torch.zeros(2))
         tensor([3., 3.])
     """
-    x = _require_float_tensor(x, "x")
-    w = _require_float_tensor(w, "w")
-    b = _require_float_tensor(b, "b")
+    x = _validate.tensor(x, "x", floating=True)
+    w = _validate.tensor(w, "w", floating=True)
+    b = _validate.tensor(b, "b", floating=True)
     if w.dim() != 2:
         raise ValueError(f"w must be 2-D [in, out], got shape {tuple(w.shape)}")
     if b.shape != (w.shape[1],):
@@ -209,15 +195,10 @@ class FullyConnected(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, seed: int | None = None) -> None:
         super().__init__()
-        self.in_features = _require_positive_int(in_features, "in_features")
-        self.out_features = _require_positive_int(out_features, "out_features")
-        generator: torch.Generator | None = None
-        if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int):
-                raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
-            if seed < 0:
-                raise ValueError(f"seed must be >= 0, got {seed}")
-            generator = torch.Generator().manual_seed(seed)
+        self.in_features = _validate.integer(in_features, "in_features", 1)
+        self.out_features = _validate.integer(out_features, "out_features", 1)
+        seed = _validate.optional_integer(seed, "seed", 0)
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
         self.w = nn.Parameter(torch.randn(in_features, out_features, generator=generator))
         self.b = nn.Parameter(torch.randn(out_features, generator=generator))
 
@@ -258,9 +239,9 @@ def linear_to_conv2d(linear: nn.Linear, channels: int, height: int, width: int) 
     """
     if not isinstance(linear, nn.Linear):
         raise TypeError(f"linear must be an nn.Linear, got {type(linear).__name__}")
-    channels = _require_positive_int(channels, "channels")
-    height = _require_positive_int(height, "height")
-    width = _require_positive_int(width, "width")
+    channels = _validate.integer(channels, "channels", 1)
+    height = _validate.integer(height, "height", 1)
+    width = _validate.integer(width, "width", 1)
     if channels * height * width != linear.in_features:
         raise ValueError(
             f"channels * height * width = {channels * height * width} must equal "

@@ -19,6 +19,8 @@ from typing import Literal
 
 import torch
 
+from reference import _validate
+
 __all__ = [
     "design_matrix",
     "normalize",
@@ -31,17 +33,8 @@ Normalization = Literal["proper", "sequential"]
 _NORMALIZATIONS = ("proper", "sequential")
 
 
-def _check_tensor(value: object, name: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if value.is_complex():
-        raise TypeError(f"{name} must be real-valued, got dtype {value.dtype}")
-    return value
-
-
 def _check_non_negative_finite(value: torch.Tensor, name: str) -> None:
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} has non-finite entries (inf or nan)")
+    _validate.finite(value, name)
     if value.dtype != torch.bool and bool((value < 0).any()):
         raise ValueError(f"{name} has negative entries; projections need non-negative pixels")
 
@@ -81,17 +74,16 @@ def projection(image: torch.Tensor, dim: int) -> torch.Tensor:
         >>> projection(images[0], 0)
         tensor([0., 3., 2., 2., 3., 0.])
     """
-    image = _check_tensor(image, "image")
+    image = _validate.tensor(image, "image", real=True, allow_bool=True)
     if image.dim() != 2:
         raise ValueError(f"image must be 2-D (H x W), got shape {tuple(image.shape)}")
-    if isinstance(dim, bool) or dim not in (0, 1):
-        raise ValueError(f"dim must be 0 (column sums) or 1 (row sums), got {dim!r}")
+    _validate.projection_dim(dim, "dim")
     _check_non_negative_finite(image, "image")
     return image.to(torch.float32).sum(dim=dim)
 
 
 def _check_vector(v: object, name: str = "v") -> torch.Tensor:
-    v = _check_tensor(v, name)
+    v = _validate.tensor(v, name, real=True, allow_bool=True)
     if v.dim() != 1:
         raise ValueError(f"{name} must be a 1-D vector, got shape {tuple(v.shape)}")
     if v.numel() == 0:
@@ -195,8 +187,7 @@ def with_bias(x: torch.Tensor) -> torch.Tensor:
         >>> with_bias(torch.tensor([[0.5, 0.5]]))
         tensor([[0.5000, 0.5000, 1.0000]])
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    x = _validate.tensor(x, "x")
     if x.dim() == 0:
         raise ValueError("x must have at least one dimension to append the bias to, got a scalar")
     ones = torch.ones((*x.shape[:-1], 1), dtype=x.dtype, device=x.device)
@@ -246,7 +237,7 @@ def design_matrix(
     elif isinstance(images, Sequence) and not isinstance(images, str):
         batch = list(images)
         for r, image in enumerate(batch):
-            _check_tensor(image, f"images[{r}]")
+            _validate.tensor(image, f"images[{r}]", real=True, allow_bool=True)
     else:
         raise TypeError(
             f"images must be a tensor [n, H, W] or a sequence of 2-D tensors, "

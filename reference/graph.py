@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from reference import _validate
+
 __all__ = ["Graph", "GraphNode", "trace_graph"]
 
 
@@ -119,12 +121,10 @@ def trace_graph(root: torch.Tensor, names: Mapping[str, torch.Tensor] | None = N
         >>> g.edges
         (('n1', 'n0'), ('n2', 'n1'))
     """
-    if not isinstance(root, torch.Tensor):
-        raise TypeError(f"root must be a torch.Tensor, got {type(root).__name__}")
+    root = _validate.tensor(root, "root")
     names = dict(names or {})
     for name, t in names.items():
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"names[{name!r}] must be a torch.Tensor, got {type(t).__name__}")
+        _validate.tensor(t, f"names[{name!r}]")
     if not root.requires_grad:
         raise ValueError("root does not require grad, so autograd recorded no graph for it")
 

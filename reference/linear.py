@@ -27,6 +27,8 @@ import math
 
 import torch
 
+from reference import _validate
+
 __all__ = [
     "classify",
     "gaussian_nll",
@@ -39,47 +41,34 @@ __all__ = [
 NUM_CLASSES = 10
 
 
-def _check_real(value: object, name: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if value.is_complex() or value.dtype == torch.bool:
-        raise TypeError(f"{name} must be a real-valued tensor, got dtype {value.dtype}")
-    return value
-
-
-def _check_finite(value: torch.Tensor, name: str) -> None:
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} has non-finite entries (inf or nan)")
-
-
 def _check_design(X: object) -> torch.Tensor:
-    X = _check_real(X, "X")
+    X = _validate.tensor(X, "X", real=True)
     if X.dim() != 2:
         raise ValueError(f"X must be 2-D [n, k], got shape {tuple(X.shape)}")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must have at least one row and one column, got {tuple(X.shape)}")
-    _check_finite(X, "X")
+    _validate.finite(X, "X")
     return X
 
 
 def _check_targets(y: object, n: int) -> torch.Tensor:
     """Accept y of shape [n] or [n, 1]; the caller decides the output shape from y.dim()."""
-    y = _check_real(y, "y")
+    y = _validate.tensor(y, "y", real=True)
     if not (y.dim() == 1 or (y.dim() == 2 and y.shape[1] == 1)):
         raise ValueError(f"y must have shape [n] or [n, 1], got {tuple(y.shape)}")
     if y.shape[0] != n:
         raise ValueError(f"y has {y.shape[0]} entries but X has {n} rows; they must match")
-    _check_finite(y, "y")
+    _validate.finite(y, "y")
     return y
 
 
 def _check_weights(w: object, k: int) -> torch.Tensor:
-    w = _check_real(w, "w")
+    w = _validate.tensor(w, "w", real=True)
     if not (w.dim() == 1 or (w.dim() == 2 and w.shape[1] == 1)):
         raise ValueError(f"w must have shape [k] or [k, 1], got {tuple(w.shape)}")
     if w.shape[0] != k:
         raise ValueError(f"w has {w.shape[0]} entries but X has {k} columns; they must match")
-    _check_finite(w, "w")
+    _validate.finite(w, "w")
     return w
 
 
@@ -296,10 +285,7 @@ def gaussian_nll(X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, sigma: float
     X = _check_design(X)
     y = _check_targets(y, X.shape[0])
     w = _check_weights(w, X.shape[1])
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)):
-        raise TypeError(f"sigma must be a real number, got {type(sigma).__name__}")
-    if not math.isfinite(sigma) or sigma <= 0:
-        raise ValueError(f"sigma must be a finite number > 0, got {sigma!r}")
+    sigma = _validate.positive_finite(sigma, "sigma")
     n = X.shape[0]
     residual = y.to(torch.float64).reshape(n) - X.to(torch.float64) @ w.to(torch.float64).reshape(
         -1
@@ -336,8 +322,8 @@ def classify(y_pred: torch.Tensor) -> torch.Tensor:
         >>> classify(torch.tensor([-3.0, 0.49, 0.5, 4.2, 8.5, 12.0]))
         tensor([0, 0, 1, 4, 9, 9])
     """
-    y_pred = _check_real(y_pred, "y_pred")
-    _check_finite(y_pred, "y_pred")
+    y_pred = _validate.tensor(y_pred, "y_pred", real=True)
+    _validate.finite(y_pred, "y_pred")
     if not y_pred.is_floating_point():
         return y_pred.clamp(0, NUM_CLASSES - 1).to(torch.int64)
     y = y_pred.to(torch.float64)

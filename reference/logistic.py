@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from reference import _validate
 from reference.errors import DivergenceError
 
 __all__ = [
@@ -47,29 +48,17 @@ __all__ = [
 _LOG_FLOOR = -100.0
 
 
-def _require_float_tensor(value: object, name: str) -> Tensor:
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if not value.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-    return value
-
-
-def _require_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _require_real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+def _scores_and_labels(scores: object, y: object, name: str) -> tuple[Tensor, Tensor]:
+    """A loss's inputs: ``scores`` a non-empty floating tensor, ``y`` a tensor of its shape."""
+    scores = _validate.tensor(scores, name, floating=True)
+    y = _validate.tensor(y, "y")
+    if scores.shape != y.shape:
+        raise ValueError(
+            f"{name} and y must have the same shape, got {tuple(scores.shape)} and {tuple(y.shape)}"
+        )
+    if scores.numel() == 0:
+        raise ValueError(f"{name} must not be empty")
+    return scores, y
 
 
 def _require_labels(y: Tensor, name: str) -> None:
@@ -101,7 +90,7 @@ def sigmoid(z: Tensor) -> Tensor:
         >>> sigmoid(torch.tensor([-1000.0, 0.0, 1000.0]))
         tensor([0.0000, 0.5000, 1.0000])
     """
-    z = _require_float_tensor(z, "z")
+    z = _validate.tensor(z, "z", floating=True)
     positive = z >= 0
     # Each branch gets an argument that keeps its exponential <= 1 (0 where the branch is not
     # used), so neither branch overflows and autograd sees finite values in both; using
@@ -161,15 +150,7 @@ def binary_cross_entropy(p: Tensor, y: Tensor) -> Tensor:
         >>> round(binary_cross_entropy(torch.tensor([0.5]), torch.tensor([1.0])).item(), 4)
         0.6931
     """
-    p = _require_float_tensor(p, "p")
-    if not isinstance(y, Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
-    if p.shape != y.shape:
-        raise ValueError(
-            f"p and y must have the same shape, got {tuple(p.shape)} and {tuple(y.shape)}"
-        )
-    if p.numel() == 0:
-        raise ValueError("p must not be empty")
+    p, y = _scores_and_labels(p, y, "p")
     if not bool(((p >= 0) & (p <= 1)).all()):
         raise ValueError("p must contain probabilities in [0, 1]")
     _require_labels(y, "y")
@@ -209,15 +190,7 @@ def binary_cross_entropy_with_logits(z: Tensor, y: Tensor) -> Tensor:
         >>> round(binary_cross_entropy_with_logits(z, y).item(), 4)
         0.6931
     """
-    z = _require_float_tensor(z, "z")
-    if not isinstance(y, Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
-    if z.shape != y.shape:
-        raise ValueError(
-            f"z and y must have the same shape, got {tuple(z.shape)} and {tuple(y.shape)}"
-        )
-    if z.numel() == 0:
-        raise ValueError("z must not be empty")
+    z, y = _scores_and_labels(z, y, "z")
     if not bool(torch.isfinite(z).all()):
         raise ValueError("z must be finite (no inf or nan)")
     _require_labels(y, "y")
@@ -308,10 +281,10 @@ def two_blobs(
         >>> tuple(x.shape), tuple(y.shape), int(y.sum())
         ((200, 2), (200,), 100)
     """
-    n = _require_int(n_per_class, "n_per_class", 1)
-    mean_value = _require_real(mean_value, "mean_value")
-    bias = _require_real(bias, "bias")
-    seed = _require_int(seed, "seed", 0)
+    n = _validate.integer(n_per_class, "n_per_class", 1)
+    mean_value = _validate.real_number(mean_value, "mean_value")
+    bias = _validate.real_number(bias, "bias")
+    seed = _validate.integer(seed, "seed", 0)
     generator = torch.Generator().manual_seed(seed)
     x0, x1 = _draw_blobs(n, mean_value, bias, generator)
     x = torch.cat((x0, x1), 0)
@@ -341,7 +314,7 @@ class LogisticRegression(nn.Module):
 
     def __init__(self, in_features: int = 2) -> None:
         super().__init__()
-        self.in_features = _require_int(in_features, "in_features", 1)
+        self.in_features = _validate.integer(in_features, "in_features", 1)
         self.linear = nn.Linear(self.in_features, 1)
         # nn.Sigmoid rather than reference.logistic.sigmoid: the training loop must reproduce
         # the material's program bit for bit, and that program uses torch's sigmoid kernel.
@@ -349,7 +322,7 @@ class LogisticRegression(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Probabilities of class 1, shape [batch, 1], for ``x`` of shape [batch, in_features]."""
-        x = _require_float_tensor(x, "x")
+        x = _validate.tensor(x, "x", floating=True)
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"x must have shape [batch, {self.in_features}], got {tuple(x.shape)}")
         return self.sigmoid(self.linear(x))
@@ -446,30 +419,26 @@ def train_logistic(
         >>> result.converged, result.accuracy > 0.99
         (True, True)
     """
-    x = _require_float_tensor(x, "x")
+    x = _validate.tensor(x, "x", floating=True)
     if x.dim() != 2 or x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"x must have shape [N, d] with N, d >= 1, got {tuple(x.shape)}")
-    if not isinstance(y, Tensor):
-        raise TypeError(f"y must be a torch.Tensor, got {type(y).__name__}")
+    y = _validate.tensor(y, "y")
     if y.shape != (x.shape[0],):
         raise ValueError(f"y must have shape [{x.shape[0]}] to match x, got {tuple(y.shape)}")
     _require_labels(y, "y")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x must be finite (no inf or nan)")
-    lr = _require_real(lr, "lr")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    momentum = _require_real(momentum, "momentum")
+    lr = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
+    momentum = _validate.real_number(momentum, "momentum")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    max_iters = _require_int(max_iters, "max_iters", 1)
-    target_accuracy = _require_real(target_accuracy, "target_accuracy")
+    max_iters = _validate.integer(max_iters, "max_iters", 1)
+    target_accuracy = _validate.real_number(target_accuracy, "target_accuracy")
     if not 0 <= target_accuracy <= 1:
         raise ValueError(f"target_accuracy must be in [0, 1], got {target_accuracy}")
-    if not isinstance(zero_grad, bool):
-        raise TypeError(f"zero_grad must be a bool, got {type(zero_grad).__name__}")
-    check_every = _require_int(check_every, "check_every", 1)
-    seed = _require_int(seed, "seed", 0)
+    zero_grad = _validate.boolean(zero_grad, "zero_grad")
+    check_every = _validate.integer(check_every, "check_every", 1)
+    seed = _validate.integer(seed, "seed", 0)
 
     y = y.to(x.dtype)
     with torch.random.fork_rng(devices=[]):
@@ -560,8 +529,8 @@ def decision_boundary(weight: Tensor, bias: Tensor | float, xs: Tensor) -> Tenso
         >>> decision_boundary(torch.tensor([1.0, 1.0]), 0.0, torch.tensor([2.0]))
         tensor([-2.])
     """
-    weight = _require_float_tensor(weight, "weight")
-    xs = _require_float_tensor(xs, "xs")
+    weight = _validate.tensor(weight, "weight", floating=True)
+    xs = _validate.tensor(xs, "xs", floating=True)
     if weight.numel() != 2 or weight.dim() not in (1, 2):
         raise ValueError(
             f"weight must hold two numbers (shape [2] or [1, 2]), got {tuple(weight.shape)}"

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
+from reference import _validate
 from reference.digits import load_digits
 from reference.features import projection, sequential_normalize, with_bias
 from reference.linear import classify
@@ -65,28 +66,6 @@ class DigitProgramResult:
     lr: float
     train_dim: int
     infer_dim: int
-
-
-def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return seed
-
-
-def _check_count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
-
-
-def _check_dim(value: object, name: str) -> int:
-    if isinstance(value, bool) or value not in (0, 1):
-        raise ValueError(f"{name} must be 0 (column sums) or 1 (row sums), got {value!r}")
-    return int(value)  # type: ignore[arg-type]
 
 
 def _source_features(images: torch.Tensor, dim: int) -> list[torch.Tensor]:
@@ -139,8 +118,8 @@ def train_digits_manual(seed: int = 0, epochs: int = 3000) -> DigitProgramResult
         >>> result.classes[:5].tolist()
         [0, 1, 2, 3, 4]
     """
-    seed = _check_seed(seed)
-    epochs = _check_count(epochs, "epochs")
+    seed = _validate.integer(seed, "seed", 0)
+    epochs = _validate.integer(epochs, "epochs", 0)
     generator = torch.Generator().manual_seed(seed)
     weights = torch.rand(NUM_WEIGHTS, 1, generator=generator)
     initial = weights.clone()
@@ -217,10 +196,10 @@ def train_digits_autograd(
         >>> result.loss_history.shape
         torch.Size([5000])
     """
-    seed = _check_seed(seed)
-    steps = _check_count(steps, "steps")
-    train_dim = _check_dim(train_dim, "train_dim")
-    infer_dim = _check_dim(infer_dim, "infer_dim")
+    seed = _validate.integer(seed, "seed", 0)
+    steps = _validate.integer(steps, "steps", 0)
+    train_dim = _validate.projection_dim(train_dim, "train_dim")
+    infer_dim = _validate.projection_dim(infer_dim, "infer_dim")
     generator = torch.Generator().manual_seed(seed)
     weights = torch.rand(NUM_WEIGHTS, 1, generator=generator, requires_grad=True)
     initial = weights.detach().clone()

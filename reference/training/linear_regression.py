@@ -26,15 +26,14 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
-from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from reference import _validate
 from reference.errors import DivergenceError
 
 __all__ = [
@@ -68,42 +67,10 @@ class LinearFit(NamedTuple):
 # ------------------------------------------------------------------ validation helpers
 
 
-def _int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
-
-
-def _lr(value: object) -> float:
-    v = _real("lr", value)
-    if v <= 0:
-        raise ValueError(f"lr must be > 0, got {value!r}")
-    return v
-
-
-def _seed(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"seed must be an int, got {type(value).__name__}")
-    return value
-
-
 def _xy(features: object, labels: object) -> tuple[Tensor, Tensor]:
     """Check a (features, labels) pair: features (n, d) floating, labels (n,) or (n, 1)."""
-    if not isinstance(features, Tensor):
-        raise TypeError(f"features must be a torch.Tensor, got {type(features).__name__}")
-    if not isinstance(labels, Tensor):
-        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+    features = _validate.tensor(features, "features")
+    labels = _validate.tensor(labels, "labels")
     if features.dim() != 2:
         raise ValueError(f"features must be 2-D (n, d), got shape {tuple(features.shape)}")
     if not features.is_floating_point() or not labels.is_floating_point():
@@ -163,7 +130,7 @@ def synthetic_data(
         w_t = torch.as_tensor(w).detach().to(dtype).reshape(-1)
     elif isinstance(w, Sequence) and not isinstance(w, str):
         for v in w:
-            _real("w", v)
+            _validate.real_number(v, "w")
         w_t = torch.tensor([float(v) for v in w], dtype=dtype)
     else:
         raise TypeError(f"w must be a sequence of numbers or a tensor, got {type(w).__name__}")
@@ -171,12 +138,10 @@ def synthetic_data(
         raise ValueError(f"w must be a non-empty vector of finite numbers, got {w!r}")
     if isinstance(b, Tensor | np.ndarray) and int(np.prod(b.shape)) == 1:
         b = float(b.item())  # a one-element tensor or array is accepted as a number
-    b_v = _real("b", b)
-    n = _int("n", n, 1)
-    sigma = _real("noise_std", noise_std)
-    if sigma < 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
-    seed = _seed(seed)
+    b_v = _validate.real_number(b, "b")
+    n = _validate.integer(n, "n", 1)
+    sigma = _validate.real_number(noise_std, "noise_std", minimum=0)
+    seed = _validate.integer(seed, "seed")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}")
     gen = torch.Generator().manual_seed(seed)
@@ -217,17 +182,19 @@ def data_iter(
         >>> tuple(len(yb) for _, yb in data_iter(2, X, y, seed=0))
         (2, 2, 1)
     """
-    batch_size = _int("batch_size", batch_size, 1)
-    if not isinstance(features, Tensor):
-        raise TypeError(f"features must be a torch.Tensor, got {type(features).__name__}")
-    if not isinstance(labels, Tensor):
-        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+    batch_size = _validate.integer(batch_size, "batch_size", 1)
+    features = _validate.tensor(features, "features")
+    labels = _validate.tensor(labels, "labels")
     if features.dim() == 0 or labels.dim() == 0 or len(features) != len(labels):
         raise ValueError(
             "features and labels must have the same length (first dimension), got shapes "
             f"{tuple(features.shape)} and {tuple(labels.shape)}"
         )
-    gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(_seed(seed))
+    gen = (
+        seed
+        if isinstance(seed, torch.Generator)
+        else torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    )
     order = torch.randperm(len(features), generator=gen)
     return _batches(batch_size, features, labels, order)
 
@@ -343,13 +310,11 @@ def train_linear_scratch(
         4.2
     """
     features, labels = _xy(features, labels)
-    batch_size = _int("batch_size", batch_size, 1)
-    eta = _lr(lr)
-    num_epochs = _int("num_epochs", num_epochs, 0)
-    seed = _seed(seed)
-    std = _real("init_std", init_std)
-    if std < 0:
-        raise ValueError(f"init_std must be >= 0, got {init_std!r}")
+    batch_size = _validate.integer(batch_size, "batch_size", 1)
+    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
+    num_epochs = _validate.integer(num_epochs, "num_epochs", 0)
+    seed = _validate.integer(seed, "seed")
+    std = _validate.real_number(init_std, "init_std", minimum=0)
     dtype = features.dtype
     gen = torch.Generator().manual_seed(seed)
     w = (torch.randn(features.shape[1], 1, generator=gen, dtype=dtype) * std).requires_grad_()
@@ -421,13 +386,11 @@ def train_linear_concise(
         4.2
     """
     features, labels = _xy(features, labels)
-    batch_size = _int("batch_size", batch_size, 1)
-    eta = _lr(lr)
-    num_epochs = _int("num_epochs", num_epochs, 0)
-    seed = _seed(seed)
-    std = _real("init_std", init_std)
-    if std < 0:
-        raise ValueError(f"init_std must be >= 0, got {init_std!r}")
+    batch_size = _validate.integer(batch_size, "batch_size", 1)
+    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
+    num_epochs = _validate.integer(num_epochs, "num_epochs", 0)
+    seed = _validate.integer(seed, "seed")
+    std = _validate.real_number(init_std, "init_std", minimum=0)
     gen = torch.Generator().manual_seed(seed)
     net = nn.Linear(features.shape[1], 1, dtype=features.dtype)
     nn.init.normal_(net.weight, mean=0.0, std=std, generator=gen)
@@ -461,7 +424,7 @@ def _vector(name: str, value: Sequence[float] | Tensor, dtype: torch.dtype) -> T
     if isinstance(value, Tensor):
         t = value.detach().to(dtype).clone()
     elif isinstance(value, Sequence) and not isinstance(value, str):
-        t = torch.tensor([_real(name, v) for v in value], dtype=dtype)
+        t = torch.tensor([_validate.real_number(v, name) for v in value], dtype=dtype)
     else:
         raise TypeError(f"{name} must be a sequence of numbers or a tensor")
     if t.dim() != 1 or t.numel() == 0:
@@ -509,8 +472,8 @@ def fit_two_points(
         >>> tuple(round(v, 4) for v in fit.w.tolist()), round(fit.b.item(), 4)
         ((51.826, -9.4314), 45.1103)
     """
-    epochs = _int("epochs", epochs, 0)
-    eta = _lr(lr)
+    epochs = _validate.integer(epochs, "epochs", 0)
+    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}")
     xs = _vector("x", x, dtype)
@@ -520,7 +483,7 @@ def fit_two_points(
         raise ValueError(
             f"x, y and w0 must have the same length, got {len(xs)}, {len(ys)}, {len(w)}"
         )
-    b = torch.tensor(_real("b0", b0), dtype=dtype, requires_grad=True)
+    b = torch.tensor(_validate.real_number(b0, "b0"), dtype=dtype, requires_grad=True)
     bound = "the stable bound is 2/lambda_max of the Hessian 2/m [diag(x) 1]^T[diag(x) 1]"
     losses: list[float] = []
     for epoch in range(epochs):
@@ -558,8 +521,8 @@ def ten_x_data(n: int = 1000, *, seed: int = 0) -> tuple[Tensor, Tensor]:
         >>> x.dtype, len(x), round(x[-1].item(), 1)
         (torch.float64, 1000, 99.9)
     """
-    n = _int("n", n, 2)
-    seed = _seed(seed)
+    n = _validate.integer(n, "n", 2)
+    seed = _validate.integer(seed, "seed")
     x = np.arange(n) * 0.1  # the same grid as np.arange(0, n / 10, 0.1), without drift
     y = 10.0 * x + 4.0 + np.random.default_rng(seed).random(n)
     return torch.from_numpy(x), torch.from_numpy(y)
@@ -608,10 +571,9 @@ def fit_ten_x(
         >>> round(fit.w.item(), 2), round(fit.b.item(), 1)
         (10.0, 4.5)
     """
-    steps = _int("steps", steps, 0)
-    eta = _lr(lr)
-    if not isinstance(standardize, bool):
-        raise TypeError(f"standardize must be a bool, got {type(standardize).__name__}")
+    steps = _validate.integer(steps, "steps", 0)
+    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
+    standardize = _validate.boolean(standardize, "standardize")
     x, y = ten_x_data(n, seed=seed)
     mean, scale = 0.0, 1.0
     if standardize:
@@ -674,13 +636,11 @@ def least_squares_test_mse(
         >>> round(least_squares_test_mse(10_000, [1.0, 2.0], noise_std=0.0), 12)
         0.0
     """
-    n_train = _int("n_train", n_train, 1)
-    n_test = _int("n_test", n_test, 1)
+    n_train = _validate.integer(n_train, "n_train", 1)
+    n_test = _validate.integer(n_test, "n_test", 1)
     w = _vector("true_w", true_w, torch.float64)
-    sigma = _real("noise_std", noise_std)
-    if sigma < 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
-    gen = torch.Generator().manual_seed(_seed(seed))
+    sigma = _validate.real_number(noise_std, "noise_std", minimum=0)
+    gen = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
     d = len(w)
     X = torch.randn(n_train, d, generator=gen, dtype=torch.float64)
     y = X @ w + sigma * torch.randn(n_train, generator=gen, dtype=torch.float64)

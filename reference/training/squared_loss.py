@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from reference import _validate
 from reference.errors import DivergenceError
 
 __all__ = ["gd_full_batch", "sgd_per_sample", "stable_learning_rate"]
@@ -28,28 +29,18 @@ __all__ = ["gd_full_batch", "sgd_per_sample", "stable_learning_rate"]
 _METHODS = ("loop",)
 
 
-def _check_tensor(value: object, name: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if value.is_complex() or value.dtype == torch.bool:
-        raise TypeError(f"{name} must be a real-valued tensor, got dtype {value.dtype}")
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} has non-finite entries (inf or nan)")
-    return value
-
-
 def _check_problem(
     X: object, y: object, w0: object
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Size]:
     """Validate (X, y, w0); return float64 copies X [n, k], y [n], w [k] and w0's shape."""
-    X = _check_tensor(X, "X")
+    X = _validate.tensor(X, "X", real=True, finite=True)
     if X.dim() != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must be a non-empty 2-D tensor [n, k], got shape {tuple(X.shape)}")
     n, k = X.shape
-    y = _check_tensor(y, "y")
+    y = _validate.tensor(y, "y", real=True, finite=True)
     if not (y.dim() == 1 or (y.dim() == 2 and y.shape[1] == 1)) or y.shape[0] != n:
         raise ValueError(f"y must have shape [{n}] or [{n}, 1] to match X, got {tuple(y.shape)}")
-    w0 = _check_tensor(w0, "w0")
+    w0 = _validate.tensor(w0, "w0", real=True, finite=True)
     if not (w0.dim() == 1 or (w0.dim() == 2 and w0.shape[1] == 1)) or w0.shape[0] != k:
         raise ValueError(f"w0 must have shape [{k}] or [{k}, 1] to match X, got {tuple(w0.shape)}")
     as64 = dict(dtype=torch.float64, device="cpu")
@@ -59,22 +50,6 @@ def _check_problem(
         w0.detach().to(**as64).reshape(k).clone(),
         w0.shape,
     )
-
-
-def _check_lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
-        raise TypeError(f"lr must be a real number, got {type(lr).__name__}")
-    if not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    return float(lr)
-
-
-def _check_count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
 
 
 def _check_method(method: object) -> None:
@@ -115,7 +90,7 @@ def stable_learning_rate(X: torch.Tensor, *, per_sample: bool = False) -> float:
         >>> stable_learning_rate(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
         0.5
     """
-    X = _check_tensor(X, "X")
+    X = _validate.tensor(X, "X", real=True, finite=True)
     if X.dim() != 2 or X.numel() == 0:
         raise ValueError(f"X must be a non-empty 2-D tensor [n, k], got shape {tuple(X.shape)}")
     X64 = X.detach().to(torch.float64).cpu()
@@ -186,8 +161,8 @@ def sgd_per_sample(
         tensor([1., 0.], dtype=torch.float64)
     """
     X, y, w, shape = _check_problem(X, y, w0)
-    lr = _check_lr(lr)
-    epochs = _check_count(epochs, "epochs")
+    lr = _validate.positive_finite(lr, "lr")
+    epochs = _validate.integer(epochs, "epochs", 0)
     _check_method(method)
     losses = torch.zeros(epochs, dtype=torch.float64)
     for epoch in range(epochs):
@@ -255,8 +230,8 @@ def gd_full_batch(
         tensor([1., 0.], dtype=torch.float64)
     """
     X, y, w, shape = _check_problem(X, y, w0)
-    lr = _check_lr(lr)
-    steps = _check_count(steps, "steps")
+    lr = _validate.positive_finite(lr, "lr")
+    steps = _validate.integer(steps, "steps", 0)
     _check_method(method)
     losses = torch.zeros(steps, dtype=torch.float64)
     for step in range(steps):
