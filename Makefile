@@ -3,7 +3,8 @@
 #   make docs    refresh the ledger, then build the site strictly into site/
 #   make serve   make docs, then serve site/ on http://127.0.0.1:8000
 #   make site-check  drive headless Chromium through every page of the built site
-#   make bench   benchmarks of the training core
+#   make bench   benchmarks of the training core (writes build/benchmarks.json, docs/data/)
+#   make bench-check  fails when a benchmark ratio misses its target or falls >30% below baseline
 #   make lint    ruff check + format check
 
 SHELL := /bin/bash
@@ -29,7 +30,7 @@ DOCS := mkdocs.yml $(shell find docs -type f -not -path 'docs/assets/vendor/*' -
 .PHONY: help test docs serve live site-check bench lint clean
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,9p' Makefile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,8 +85,25 @@ site-check: $(SITE) $(STAMP_SITE)
 live: $(STAMP_DOCS) $(LEDGER) $(KATEX)
 	$(BIN)/mkdocs serve --dev-addr $(HOST):$(PORT)
 
+# Benchmarks of the training core (spec_tests/benchmarks/benchlib.py): real sizes, timed by
+# pytest-benchmark; writes build/benchmarks.json (times, ratios, machine) and the copy the
+# site renders (docs/data/benchmarks.json). Its own ledger, so build/ledger.json is untouched.
 bench: $(STAMP_TEST)
-	@echo "The benchmark suite of the training core is not written yet (issue: fast training core)."
+	@mkdir -p build docs/data
+	GRADSPEC_BENCH=full $(BIN)/python -m pytest spec_tests/benchmarks/test_bench_core.py -q \
+	  -p no:randomly -p no:cacheprovider --ledger build/bench-ledger.json \
+	  --benchmark-json=build/benchmark-raw.json --benchmark-columns=min,median,rounds \
+	  --benchmark-sort=name
+	$(BIN)/python spec_tests/benchmarks/benchlib.py report build/benchmark-raw.json \
+	  build/benchmarks.json docs/data/benchmarks.json
+
+# The regression gate: every gated ratio of the last `make bench` must meet its target and
+# stay within 30% of spec_tests/benchmarks/baseline.json (runs `make bench` if never run).
+.PHONY: bench-check
+bench-check: $(STAMP_TEST)
+	@test -f build/benchmarks.json || $(MAKE) bench
+	$(BIN)/python spec_tests/benchmarks/benchlib.py check build/benchmarks.json \
+	  spec_tests/benchmarks/baseline.json
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check reference gradspec_plugin spec_tests docs tools

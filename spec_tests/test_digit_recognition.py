@@ -611,8 +611,8 @@ def test_training_loops_reject_bad_input():
             fn(torch.ones(3), y, w0, 0.1, 1)
         with pytest.raises(ValueError, match="X has non-finite"):
             fn(torch.full((3, 2), float("inf")), y, w0, 0.1, 1)
-        with pytest.raises(ValueError, match=r"method must be one of \('loop',\)"):
-            fn(X, y, w0, 0.1, 1, method="fast")
+        with pytest.raises(ValueError, match=r"method must be one of \('auto', 'fast', 'loop'\)"):
+            fn(X, y, w0, 0.1, 1, method="slow")
     with pytest.raises(ValueError, match="X is all zeros"):
         stable_learning_rate(torch.zeros(2, 2))
     with pytest.raises(ValueError, match="X must be a non-empty 2-D tensor"):

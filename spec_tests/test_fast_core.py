@@ -1,0 +1,529 @@
+"""Specs of the fast training core (chapter training-core, docs/training-core.md).
+
+The oracles are written here and share nothing with the code under test: plain per-sample
+and full-batch loops over Python floats (one multiply-add at a time, float64), numpy for
+linear algebra, and derivations in the comments. Every random problem comes from a seeded
+numpy Generator whose seed hypothesis draws (the hypothesis profile is derandomized).
+
+Tolerances: the fast paths and the loops do the same arithmetic in a different order, so
+they agree to rounding. Rounding errors scale with the largest number the computation
+meets, so weights are compared with ``rtol = 1e-9`` and ``atol = 1e-9 * scale`` where
+``scale`` is the largest weight (or target) the loop saw; losses likewise with the largest
+loss of the run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reference.digits import load_digits
+from reference.errors import DivergenceError
+from reference.features import design_matrix
+from reference.training.fast import (
+    GRAM_METHODS,
+    OVERFLOW_LOG2,
+    epoch_map,
+    gd_from_gram,
+    gd_full_batch_fast,
+    gram,
+    sgd_per_sample_fast,
+)
+
+RTOL = 1e-9
+
+
+# ---------------------------------------------------------------------- the oracles
+class LoopDiverged(Exception):
+    """The oracle loop met a non-finite loss or weight (at ``index``, 1-based)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def loop_sgd(
+    X: np.ndarray, y: np.ndarray, w0: np.ndarray, lr: float, epochs: int
+) -> tuple[list[float], list[float], float]:
+    """Per-sample SGD as the material writes it: r = x.w - y, then w_j -= lr r x_j for each j.
+
+    Returns the weights, the loss of every epoch (0.5 r^2 summed over the epoch, each r
+    measured before its own update) and the largest |w_j| or |y_i| met on the way.
+    """
+    rows = [[float(v) for v in row] for row in X]
+    targets = [float(v) for v in y]
+    w = [float(v) for v in w0]
+    scale = max([abs(v) for v in w] + [abs(v) for v in targets])
+    losses = []
+    for epoch in range(epochs):
+        loss = 0.0
+        for x, target in zip(rows, targets, strict=True):
+            r = -target
+            for xj, wj in zip(x, w, strict=True):
+                r += xj * wj
+            loss += 0.5 * r * r
+            w = [wj - lr * r * xj for wj, xj in zip(w, x, strict=True)]
+        losses.append(loss)
+        if not (math.isfinite(loss) and all(math.isfinite(v) for v in w)):
+            raise LoopDiverged(epoch + 1)
+        scale = max([scale] + [abs(v) for v in w])
+    return w, losses, scale
+
+
+def loop_gd(
+    X: np.ndarray, y: np.ndarray, w0: np.ndarray, lr: float, steps: int, losses: list | None = None
+) -> tuple[list[float], float]:
+    """Full-batch GD on 0.5 sum_i (x_i.w - y_i)^2: g = sum_i r_i x_i, then w -= lr g.
+
+    Appends the loss at the start of every step to ``losses`` when given.
+    """
+    rows = [[float(v) for v in row] for row in X]
+    targets = [float(v) for v in y]
+    w = [float(v) for v in w0]
+    scale = max([abs(v) for v in w] + [abs(v) for v in targets])
+    for step in range(steps):
+        g = [0.0] * len(w)
+        loss = 0.0
+        for x, target in zip(rows, targets, strict=True):
+            r = -target
+            for xj, wj in zip(x, w, strict=True):
+                r += xj * wj
+            loss += 0.5 * r * r
+            g = [gj + r * xj for gj, xj in zip(g, x, strict=True)]
+        w = [wj - lr * gj for wj, gj in zip(w, g, strict=True)]
+        if losses is not None:
+            losses.append(loss)
+        if not (math.isfinite(loss) and all(math.isfinite(v) for v in w)):
+            raise LoopDiverged(step + 1)
+        scale = max([scale] + [abs(v) for v in w])
+    return w, scale
+
+
+def per_sample_bound(X: np.ndarray) -> float:
+    """2 / max_i |x_i|^2: every per-sample map I - lr x_i x_i^T is non-expansive below it."""
+    return 2.0 / float(np.max(np.sum(X * X, axis=1)))
+
+
+def full_batch_bound(X: np.ndarray) -> float:
+    """2 / lambda_max(X^T X), from numpy's symmetric eigensolver."""
+    return 2.0 / float(np.linalg.eigvalsh(X.T @ X)[-1])
+
+
+def loop_epoch_affine(X: np.ndarray, y: np.ndarray, lr: float) -> tuple[np.ndarray, np.ndarray]:
+    """The epoch as w -> L w + b, read off the oracle loop: b = epoch(0), L e_j = epoch(e_j) - b."""
+    k = X.shape[1]
+    b = np.array(loop_sgd(X, y, np.zeros(k), lr, 1)[0])
+    L = np.column_stack([np.array(loop_sgd(X, y, e, lr, 1)[0]) - b for e in np.eye(k)])
+    return L, b
+
+
+def t64(a: np.ndarray | list[float]) -> torch.Tensor:
+    return torch.tensor(np.asarray(a, dtype=np.float64))
+
+
+# ---------------------------------------------------------------------- strategies
+@st.composite
+def problems(draw: st.DrawFn, max_n: int = 10, max_k: int = 5) -> dict:
+    """A random least-squares problem; about half of them have a rank-deficient X."""
+    n = draw(st.integers(1, max_n))
+    k = draw(st.integers(1, max_k))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    rank = draw(st.integers(1, k)) if draw(st.booleans()) else k
+    if rank < k:  # X = B C with B [n, r], C [r, k]: rank <= r < k
+        X = rng.standard_normal((n, rank)) @ rng.standard_normal((rank, k))
+    else:
+        X = rng.standard_normal((n, k))
+    y = rng.standard_normal(n) * draw(st.sampled_from([0.0, 1.0, 30.0]))
+    w0 = rng.standard_normal(k)
+    return {"X": X, "y": y, "w0": w0}
+
+
+# learning rates as a fraction of the stable bound: anywhere below it, and right below and
+# right above it (where the per-sample maps stop being non-expansive / GD stops contracting)
+lr_factors = st.one_of(
+    st.floats(0.01, 0.99),
+    st.sampled_from([1 - 1e-9, 1 - 1e-3, 1 + 1e-9, 1 + 1e-3, 1.05]),
+)
+counts = st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, 30))
+
+
+# ---------------------------------------------------------------------- CORE-EPOCH-MAP
+@pytest.mark.claim("CORE-EPOCH-MAP")
+@given(problem=problems(), factor=lr_factors, epochs=counts)
+def test_fast_per_sample_sgd_equals_the_per_sample_loop(problem, factor, epochs):
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    lr = factor * per_sample_bound(X)
+    expected, _, scale = loop_sgd(X, y, w0, lr, epochs)
+    got = sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, epochs)
+    assert got.dtype == torch.float64
+    assert got.shape == (X.shape[1],)
+    torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.mark.claim("CORE-EPOCH-MAP")
+@pytest.mark.claim("CORE-GRAM")
+@given(problem=problems(max_n=8, max_k=4), factor=lr_factors, count=counts)
+def test_public_trainers_give_the_loops_weights_with_every_method(problem, factor, count):
+    # reference.training.sgd_per_sample / gd_full_batch dispatch to the fast paths by default
+    # ("auto") and keep the readable loop as method="loop": all must match the oracle loops.
+    from reference.training import gd_full_batch, sgd_per_sample
+
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    for trainer, oracle, bound in (
+        (sgd_per_sample, loop_sgd, per_sample_bound(X)),
+        (gd_full_batch, loop_gd, full_batch_bound(X)),
+    ):
+        lr = factor * bound
+        try:
+            result = oracle(X, y, w0, lr, count)
+        except LoopDiverged:
+            continue  # divergence has its own specs (CORE-DIVERGENCE)
+        expected, scale = result[0], result[-1]  # weights, largest |w| or |y| met
+        for method in ("auto", "fast", "loop"):
+            got = trainer(t64(X), t64(y), t64(w0), lr, count, method=method)
+            torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.mark.claim("CORE-EPOCH-MAP")
+@given(problem=problems(max_n=6, max_k=4), factor=lr_factors, epochs=counts)
+def test_fast_per_sample_history_equals_the_loops_epoch_losses(problem, factor, epochs):
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    lr = factor * per_sample_bound(X)
+    expected, losses, scale = loop_sgd(X, y, w0, lr, epochs)
+    got, got_losses = sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, epochs, history=True)
+    torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+    assert got_losses.shape == (epochs,)
+    assert got_losses.dtype == torch.float64
+    top = max(losses, default=0.0)
+    torch.testing.assert_close(got_losses, t64(losses), rtol=RTOL, atol=RTOL * top)
+
+
+@pytest.mark.claim("CORE-EPOCH-MAP")
+@given(problem=problems(), factor=lr_factors)
+def test_the_epoch_map_is_one_epoch_of_the_loop_in_homogeneous_form(problem, factor):
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    k = X.shape[1]
+    lr = factor * per_sample_bound(X)
+    L, b = loop_epoch_affine(X, y, lr)
+    M = epoch_map(t64(X), t64(y), lr)
+    assert M.shape == (k + 1, k + 1)
+    assert M.dtype == torch.float64
+    # (w, 1) -> (L w + b, 1): linear part L, translation b, last row (0, ..., 0, 1)
+    torch.testing.assert_close(M[:k, :k], t64(L), rtol=RTOL, atol=RTOL * max(1.0, np.abs(L).max()))
+    torch.testing.assert_close(M[:k, k], t64(b), rtol=RTOL, atol=RTOL * max(1.0, np.abs(b).max()))
+    assert M[k].tolist() == [0.0] * k + [1.0]
+    # and applied to a start it is one epoch of the loop
+    one, _, scale = loop_sgd(X, y, w0, lr, 1)
+    torch.testing.assert_close(
+        M[:k] @ t64(np.append(w0, 1.0)), t64(one), rtol=RTOL, atol=RTOL * scale
+    )
+
+
+@pytest.mark.claim("CORE-EPOCH-MAP")
+def test_a_billion_epochs_land_on_the_fixed_point_of_the_epoch_map():
+    # Below the per-sample bound with X of full column rank the linear part L of the epoch
+    # map has spectral radius < 1, so w_E -> w* with w* = L w* + b, i.e. (I - L) w* = b.
+    # L and b are read off one epoch of the oracle loop; E = 10^9 is out of any loop's reach.
+    rng = np.random.default_rng(8)
+    X, y, w0 = rng.standard_normal((9, 4)), rng.standard_normal(9), rng.standard_normal(4)
+    lr = 0.5 * per_sample_bound(X)
+    L, b = loop_epoch_affine(X, y, lr)
+    assert np.max(np.abs(np.linalg.eigvals(L))) < 0.99
+    fixed = np.linalg.solve(np.eye(4) - L, b)
+    got = sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, 10**9)
+    torch.testing.assert_close(got, t64(fixed), rtol=1e-9, atol=1e-9 * np.abs(fixed).max())
+
+
+@pytest.mark.claim("CORE-EPOCH-MAP")
+def test_fast_path_reproduces_the_digit_program():
+    # The digit program: images 0-4, sequentially normalized column projections plus the
+    # bias, targets = labels, lr 0.05, 3000 epochs, w0 = torch.rand(7, 1) from seed 0.
+    images, labels = load_digits()
+    X = design_matrix(images[:5], dim=0, normalization="sequential").numpy()
+    y = labels[:5].to(torch.float64).numpy()
+    w0 = torch.rand(7, 1, generator=torch.Generator().manual_seed(0))
+    expected, losses, scale = loop_sgd(X, y, w0.flatten().double().numpy(), 0.05, 3000)
+    got, got_losses = sgd_per_sample_fast(t64(X), t64(y), w0, 0.05, 3000, history=True)
+    assert got.shape == (7, 1)  # shaped like w0
+    torch.testing.assert_close(got.flatten(), t64(expected), rtol=RTOL, atol=RTOL * scale)
+    torch.testing.assert_close(got_losses, t64(losses), rtol=RTOL, atol=RTOL * max(losses))
+    # the five training digits are recognized: x_i . w rounds to the label
+    assert np.round(X @ got.flatten().numpy()).tolist() == y.tolist()
+
+
+# ---------------------------------------------------------------------- CORE-GRAM
+@pytest.mark.claim("CORE-GRAM")
+@given(problem=problems(max_n=12, max_k=6), method=st.sampled_from(["auto", "blas"]))
+def test_gram_is_X_transpose_X_and_X_transpose_y(problem, method):
+    X, y = problem["X"], problem["y"]
+    G, c = gram(t64(X), t64(y), method=method)
+    # numpy's products, entry by entry within rounding of sums of n products
+    atol = 1e-12 * max(1.0, float(np.abs(X).max()) ** 2 * X.shape[0])
+    torch.testing.assert_close(G, t64(X.T @ X), rtol=1e-12, atol=atol)
+    assert torch.equal(G, G.T)
+    cscale = max(1.0, float(np.abs(X).max() * np.abs(y).max()) * X.shape[0])
+    torch.testing.assert_close(c, t64(X.T @ y), rtol=1e-12, atol=1e-12 * cscale)
+
+
+@pytest.mark.claim("CORE-GRAM")
+@pytest.mark.parametrize(
+    ("n", "k", "method"),
+    [
+        (1, 3, "native"),
+        (1000, 3, "native"),
+        (2**18 + 7, 3, "native"),
+        (777, 1, "native"),
+        (501, 6, "native"),
+        (2**19 + 1, 3, "auto"),  # 1.5M entries: auto picks the single-pass kernel
+    ],
+)
+def test_the_native_single_pass_kernel_computes_the_same_gram(n, k, method):
+    # The C kernel: one loop over the rows with k(k+1)/2 + k accumulators, split over the
+    # threads. Oracle: math.fsum over the exact float products (correctly rounded sums) for
+    # small n; numpy's (pairwise) sums for the large ones, to 1e-12 relative.
+    rng = np.random.default_rng(n + k)
+    X = np.column_stack([rng.standard_normal((n, k - 1)), np.ones(n)])
+    y = X @ rng.standard_normal(k) + 0.1 * rng.standard_normal(n)
+    G, c = gram(t64(X), t64(y), method=method)
+    if n <= 1000:
+        G_ref = np.array([[math.fsum(X[:, i] * X[:, j]) for j in range(k)] for i in range(k)])
+        c_ref = np.array([math.fsum(X[:, i] * y) for i in range(k)])
+    else:
+        G_ref, c_ref = X.T @ X, X.T @ y
+    torch.testing.assert_close(G, t64(G_ref), rtol=1e-12, atol=1e-12 * n)
+    torch.testing.assert_close(c, t64(c_ref), rtol=1e-12, atol=1e-12 * n)
+
+
+@pytest.mark.claim("CORE-GRAM")
+@given(problem=problems(), factor=lr_factors, steps=counts)
+def test_fast_full_batch_gd_equals_the_full_batch_loop(problem, factor, steps):
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    lr = factor * full_batch_bound(X)
+    expected, scale = loop_gd(X, y, w0, lr, steps)
+    got = gd_full_batch_fast(t64(X), t64(y), t64(w0), lr, steps)
+    assert got.dtype == torch.float64
+    assert got.shape == (X.shape[1],)
+    torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.mark.claim("CORE-GRAM")
+@given(problem=problems(max_n=8, max_k=4), factor=lr_factors, steps=counts)
+def test_fast_full_batch_history_equals_the_loops_step_losses(problem, factor, steps):
+    # The loss from (G, c, y.y) is a difference of large numbers near a close fit: its
+    # absolute error is about eps (y.y + w^T G w), so the tolerance is relative to y.y and
+    # the largest loss of the run, not to each loss (see gd_from_gram).
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    lr = factor * full_batch_bound(X)
+    losses: list[float] = []
+    expected, scale = loop_gd(X, y, w0, lr, steps, losses)
+    got, got_losses = gd_full_batch_fast(t64(X), t64(y), t64(w0), lr, steps, history=True)
+    torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+    assert got_losses.shape == (steps,)
+    top = max(losses, default=0.0) + float(y @ y)
+    torch.testing.assert_close(got_losses, t64(losses), rtol=RTOL, atol=RTOL * top)
+
+
+@pytest.mark.claim("CORE-GRAM")
+@given(problem=problems(max_n=8, max_k=4), extra=st.integers(0, 5), steps=st.integers(1, 40))
+def test_data_with_the_same_G_and_c_train_to_the_same_weights(problem, extra, steps):
+    # (Q X, Q y) for an orthogonal Q, padded with zero rows, has the same G = X^T X and
+    # c = X^T y as (X, y) but other rows, and more of them. The oracle loop, which reads
+    # the rows, must not notice; and gd_from_gram, given only (G, c), must agree.
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    n, k = X.shape
+    rng = np.random.default_rng(n * 100 + k)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    X2 = np.vstack([Q @ X, np.zeros((extra, k))])
+    y2 = np.concatenate([Q @ y, np.zeros(extra)])
+    lr = 0.9 * full_batch_bound(X)
+    w_a, scale = loop_gd(X, y, w0, lr, steps)
+    w_b, _ = loop_gd(X2, y2, w0, lr, steps)
+    # rotating the data changes the rounding, not the result: 1e-9 relative to the scale
+    np.testing.assert_allclose(w_b, w_a, rtol=RTOL, atol=1e-9 * scale)
+    got = gd_from_gram(t64(X.T @ X), t64(X.T @ y), t64(w0), lr, steps)
+    torch.testing.assert_close(got, t64(w_a), rtol=RTOL, atol=RTOL * scale)
+
+
+# ---------------------------------------------------------------------- CORE-DIVERGENCE
+def _named_index(error: DivergenceError, unit: str, count: int) -> int:
+    match = re.search(rf"\b{unit} (\d+)/{count}\b", str(error))
+    assert match, f"the message names no {unit}: {error}"
+    return int(match.group(1))
+
+
+def _overflow_start() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(21)
+    return rng.standard_normal((6, 3)), rng.standard_normal(6), rng.standard_normal(3)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_above_the_per_sample_bound_sgd_may_still_converge_when_rho_is_below_one():
+    # 2 / max |x_i|^2 is sufficient, not necessary: at 1.3 times it one per-sample map
+    # expands, yet the product of the six maps contracts (oracle: numpy's eigenvalues of
+    # the epoch map read off the loop). What decides is rho, and the fast path follows it.
+    X, y, w0 = _overflow_start()
+    lr = 1.3 * per_sample_bound(X)
+    L, _ = loop_epoch_affine(X, y, lr)
+    assert np.max(np.abs(np.linalg.eigvals(L))) < 0.9
+    expected, _, scale = loop_sgd(X, y, w0, lr, 2000)
+    got = sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, 2000)
+    torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("factor", [2.0, 5.0, 8.0])
+def test_per_sample_sgd_raises_when_the_epoch_map_has_spectral_radius_above_one(factor):
+    X, y, w0 = _overflow_start()
+    lr = factor * per_sample_bound(X)
+    L, _ = loop_epoch_affine(X, y, lr)
+    rho = float(np.max(np.abs(np.linalg.eigvals(L))))
+    assert rho > 1.01  # these learning rates make the epoch map expanding
+    epochs = 5000
+    with pytest.raises(LoopDiverged) as loop:  # the loop overflows ...
+        loop_sgd(X, y, w0, lr, epochs)
+    with pytest.raises(DivergenceError) as fast:  # ... and the fast path says so up front
+        sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, epochs)
+    message = str(fast.value)
+    assert f"lr={lr:g}" in message
+    assert f"{per_sample_bound(X):.6g}" in message  # the stable bound 2 / max |x_i|^2
+    quoted = re.search(r"rho = ([0-9.e+-]+)", message)  # the spectral radius, 6 digits
+    assert quoted
+    assert float(quoted.group(1)) == pytest.approx(rho, rel=1e-5)
+    # It names an epoch no later than the loop's, and there the loop's weights are already
+    # beyond 2^(OVERFLOW_LOG2 - 20): the fast path does not cry wolf.
+    named = _named_index(fast.value, "epoch", epochs)
+    assert named <= loop.value.index
+    w_named, _, _ = loop_sgd(X, y, w0, lr, named)
+    assert max(abs(v) for v in w_named) > 2.0 ** (OVERFLOW_LOG2 - 20)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_below_the_per_sample_bound_sgd_never_raises():
+    # lr just below 2 / max |x_i|^2: every per-sample map is non-expansive, so the weights
+    # stay bounded for any number of epochs; even a rank-deficient X (eigenvalue exactly 1
+    # along its null space) gives a finite answer after 10^12 epochs.
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((7, 2)) @ rng.standard_normal((2, 4))
+    y, w0 = rng.standard_normal(7), rng.standard_normal(4)
+    lr = (1 - 1e-9) * per_sample_bound(X)
+    got = sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, 10**12)
+    assert bool(torch.isfinite(got).all())
+    expected, _, scale = loop_sgd(X, y, w0, lr, 300)
+    torch.testing.assert_close(
+        sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, 300),
+        t64(expected),
+        rtol=RTOL,
+        atol=RTOL * scale,
+    )
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("factor", [1.01, 1.5, 3.0])
+def test_full_batch_gd_raises_exactly_above_two_over_lambda_max(factor):
+    X, y, w0 = _overflow_start()
+    bound = full_batch_bound(X)
+    # just below the bound: |1 - lr lambda| < 1 for every eigenvalue, finite for ever
+    below = gd_full_batch_fast(t64(X), t64(y), t64(w0), (1 - 1e-6) * bound, 10**12)
+    assert bool(torch.isfinite(below).all())
+    # above: the top eigen-direction grows by lr lambda_max - 1 > 1 per step
+    lr, steps = factor * bound, 200_000
+    with pytest.raises(DivergenceError) as fast:
+        gd_full_batch_fast(t64(X), t64(y), t64(w0), lr, steps)
+    message = str(fast.value)
+    assert f"lr={lr:g}" in message
+    assert f"{bound:.6g}" in message
+    named = _named_index(fast.value, "step", steps)
+    if factor > 1.1:  # the oracle loop is quick enough to reach the overflow
+        with pytest.raises(LoopDiverged) as loop:
+            loop_gd(X, y, w0, lr, steps)
+        assert named <= loop.value.index
+        w_named, _ = loop_gd(X, y, w0, lr, named)
+        assert max(abs(v) for v in w_named) > 2.0 ** (OVERFLOW_LOG2 - 20)
+    else:  # growth rate 1.02 per step: the loop would take ~36000 steps; the estimate is
+        # log(2^500 / |e_0|) / log(rho) steps, rho = lr lambda_max - 1
+        rho = factor * 2 - 1
+        assert abs(named - OVERFLOW_LOG2 * math.log(2) / math.log(rho)) < 0.05 * named
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_with_history_the_fast_path_raises_no_later_than_the_loop():
+    X, y, w0 = _overflow_start()
+    lr = 2.0 * per_sample_bound(X)
+    with pytest.raises(LoopDiverged) as loop:
+        loop_sgd(X, y, w0, lr, 5000)
+    # run exactly to the loop's failing epoch: there the weights are past 2^500, or they
+    # are not and a recorded loss overflows; either way the fast path raises, naming the
+    # loop's epoch or an earlier one
+    with pytest.raises(DivergenceError) as fast:
+        sgd_per_sample_fast(t64(X), t64(y), t64(w0), lr, loop.value.index, history=True)
+    assert _named_index(fast.value, "epoch", loop.value.index) <= loop.value.index
+
+
+# ---------------------------------------------------------------------- CORE-INPUTS
+X_OK, Y_OK, W_OK = torch.ones(3, 2), torch.ones(3), torch.zeros(2)
+
+BAD_CALLS = [
+    (lambda: sgd_per_sample_fast([[1.0]], Y_OK, W_OK, 0.1, 1), TypeError, "X"),
+    (lambda: sgd_per_sample_fast(torch.ones(3), Y_OK, W_OK, 0.1, 1), ValueError, "X"),
+    (lambda: sgd_per_sample_fast(X_OK.bool(), Y_OK, W_OK, 0.1, 1), TypeError, "X"),
+    (lambda: sgd_per_sample_fast(X_OK, torch.ones(4), W_OK, 0.1, 1), ValueError, "y"),
+    (lambda: sgd_per_sample_fast(X_OK, Y_OK, torch.zeros(3), 0.1, 1), ValueError, "w0"),
+    (lambda: sgd_per_sample_fast(X_OK, Y_OK, W_OK, 0.0, 1), ValueError, "lr"),
+    (lambda: sgd_per_sample_fast(X_OK, Y_OK, W_OK, "0.1", 1), TypeError, "lr"),
+    (lambda: sgd_per_sample_fast(X_OK, Y_OK, W_OK, math.inf, 1), ValueError, "lr"),
+    (lambda: sgd_per_sample_fast(X_OK, Y_OK, W_OK, 0.1, -1), ValueError, "epochs"),
+    (lambda: sgd_per_sample_fast(X_OK, Y_OK, W_OK, 0.1, 1.0), TypeError, "epochs"),
+    (lambda: sgd_per_sample_fast(X_OK, Y_OK, W_OK, 0.1, True), TypeError, "epochs"),
+    (
+        lambda: sgd_per_sample_fast(torch.tensor([[1.0, math.nan]] * 3), Y_OK, W_OK, 0.1, 1),
+        ValueError,
+        "X",
+    ),
+    (lambda: epoch_map(X_OK, torch.full((3,), math.inf), 0.1), ValueError, "y"),
+    (lambda: epoch_map(X_OK, Y_OK, -1.0), ValueError, "lr"),
+    (lambda: gram(X_OK, Y_OK, method="magic"), ValueError, "method"),
+    (lambda: gram(X_OK, torch.ones(2)), ValueError, "y"),
+    (lambda: gram(torch.tensor([[1.0, math.inf]] * 3), Y_OK), ValueError, "X"),
+    (lambda: gram(X_OK, torch.tensor([1.0, math.nan, 1.0])), ValueError, "y"),
+    (lambda: gd_full_batch_fast(X_OK, Y_OK, W_OK, 0.1, -2), ValueError, "steps"),
+    (
+        lambda: gd_full_batch_fast(X_OK, Y_OK, W_OK, 0.1, 1, gram_method="x"),
+        ValueError,
+        "gram_method",
+    ),
+    (lambda: gd_full_batch_fast(X_OK, Y_OK, torch.full((2,), math.nan), 0.1, 1), ValueError, "w0"),
+    (lambda: gd_from_gram(torch.ones(2, 3), torch.ones(2), W_OK, 0.1, 1), ValueError, "G"),
+    (lambda: gd_from_gram(torch.eye(2), torch.ones(3), W_OK, 0.1, 1), ValueError, "c"),
+    (lambda: gd_from_gram(torch.eye(2), torch.ones(2), W_OK, 0.1, 2.5), TypeError, "steps"),
+    (lambda: gd_from_gram(torch.eye(2), torch.ones(2), W_OK, 0.1, 2, yy=-1.0), ValueError, "yy"),
+    (lambda: gd_from_gram(torch.eye(2), torch.ones(2), W_OK, 0.1, 2, yy="1"), TypeError, "yy"),
+]
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize(("call", "error", "name"), BAD_CALLS)
+def test_bad_input_is_refused_naming_the_argument(call, error, name):
+    with pytest.raises(error) as raised:
+        call()
+    assert re.match(rf"{name}\b", str(raised.value)), str(raised.value)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_the_inputs_are_not_modified_and_zero_epochs_return_a_copy_of_w0():
+    X, y, w0 = torch.ones(3, 2), torch.ones(3), torch.zeros(2, 1)
+    before = (X.clone(), y.clone(), w0.clone())
+    out = sgd_per_sample_fast(X, y, w0, 0.1, 0)
+    assert torch.equal(out, w0.double())
+    assert out.shape == (2, 1)
+    out[0, 0] = 5.0  # a copy, not a view of w0
+    gd_full_batch_fast(X, y, w0, 0.1, 3)
+    sgd_per_sample_fast(X, y, w0, 0.1, 3, history=True)
+    for a, b in zip((X, y, w0), before, strict=True):
+        assert torch.equal(a, b)
+    assert set(GRAM_METHODS) == {"auto", "blas", "native"}
