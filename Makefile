@@ -75,11 +75,16 @@ serve: docs
 	@echo "Serving site/ on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	$(BIN)/python -m http.server $(PORT) --bind $(HOST) --directory site
 
-# Drives Debian's headless Chromium through every page (installed with apt-get if missing).
+# Drives Debian's headless Chromium through every page. Installs, with apt-get if missing,
+# Debian's chromium and a CJK font (so the screenshots show the glossary's Chinese terms).
 site-check: $(SITE) $(STAMP_SITE)
-	@command -v $(CHROMIUM) >/dev/null || { \
-	  echo "installing Debian's chromium (once)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@missing=""; \
+	command -v $(CHROMIUM) >/dev/null || missing="chromium"; \
+	dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing="$$missing fonts-wqy-microhei"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's $$missing (once)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	$(BIN)/python tools/site_check.py --chromium $(CHROMIUM)
 
 live: $(STAMP_DOCS) $(LEDGER) $(KATEX)
