@@ -46,6 +46,7 @@ from typing import Final
 import numpy as np
 import torch
 
+from reference import _validate
 from reference.errors import DivergenceError
 
 __all__ = [
@@ -78,14 +79,6 @@ _BLOCK: Final = 1 << 12
 
 
 # ---------------------------------------------------------------------- validation
-def _tensor(value: object, name: str) -> torch.Tensor:
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    if value.is_complex() or value.dtype == torch.bool:
-        raise TypeError(f"{name} must be a real-valued tensor, got dtype {value.dtype}")
-    return value
-
-
 def _check_finite(value: torch.Tensor, name: str) -> None:
     """``value`` is a float64 CPU tensor (as the validators below return it)."""
     if not np.isfinite(value.numpy()).all():
@@ -93,14 +86,14 @@ def _check_finite(value: torch.Tensor, name: str) -> None:
 
 
 def _design(X: object) -> torch.Tensor:
-    X = _tensor(X, "X")
+    X = _validate.tensor(X, "X", real=True)
     if X.dim() != 2 or X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"X must be a non-empty 2-D tensor [n, k], got shape {tuple(X.shape)}")
     return X.detach().to(device="cpu", dtype=torch.float64).contiguous()
 
 
 def _vector(value: object, name: str, length: int, what: str) -> torch.Tensor:
-    value = _tensor(value, name)
+    value = _validate.tensor(value, name, real=True)
     if not (value.dim() == 1 or (value.dim() == 2 and value.shape[1] == 1)) or (
         value.shape[0] != length
     ):
@@ -109,22 +102,6 @@ def _vector(value: object, name: str, length: int, what: str) -> torch.Tensor:
             f"got {tuple(value.shape)}"
         )
     return value.detach().to(device="cpu", dtype=torch.float64).reshape(length).contiguous()
-
-
-def _lr(lr: object) -> float:
-    if isinstance(lr, bool) or not isinstance(lr, int | float):
-        raise TypeError(f"lr must be a real number, got {type(lr).__name__}")
-    if not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    return float(lr)
-
-
-def _count(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
 
 
 # ---------------------------------------------------------------------- powers
@@ -274,7 +251,7 @@ def epoch_map(X: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
     """
     X = _design(X)
     y = _vector(y, "y", X.shape[0], "X")
-    lr = _lr(lr)
+    lr = _validate.positive_finite(lr, "lr")
     _check_finite(X, "X")
     _check_finite(y, "y")
     return torch.from_numpy(_epoch_map_np(X.numpy(), y.numpy(), lr))
@@ -395,8 +372,8 @@ def sgd_per_sample_fast(
     y = _vector(y, "y", n, "X")
     w = _vector(w0, "w0", k, "X")
     like = w0.shape
-    lr = _lr(lr)
-    epochs = _count(epochs, "epochs")
+    lr = _validate.positive_finite(lr, "lr")
+    epochs = _validate.integer(epochs, "epochs", 0)
     for value, name in ((X, "X"), (y, "y"), (w, "w0")):
         _check_finite(value, name)
     Xn, yn = X.numpy(), y.numpy()
@@ -645,7 +622,7 @@ def gd_from_gram(
         >>> torch.round(gd_from_gram(G, c, torch.zeros(2), 0.1, 2000), decimals=4)
         tensor([1., 0.], dtype=torch.float64)
     """
-    G = _tensor(G, "G")
+    G = _validate.tensor(G, "G", real=True)
     if G.dim() != 2 or G.shape[0] != G.shape[1] or G.shape[0] == 0:
         raise ValueError(f"G must be a square non-empty matrix [k, k], got {tuple(G.shape)}")
     k = G.shape[0]
@@ -653,8 +630,8 @@ def gd_from_gram(
     c = _vector(c, "c", k, "G")
     w = _vector(w0, "w0", k, "G")
     like = w0.shape
-    lr = _lr(lr)
-    steps = _count(steps, "steps")
+    lr = _validate.positive_finite(lr, "lr")
+    steps = _validate.integer(steps, "steps", 0)
     for value, name in ((G, "G"), (c, "c"), (w, "w0")):
         _check_finite(value, name)
     if yy is not None:
@@ -770,8 +747,8 @@ def gd_full_batch_fast(
     n, k = X.shape
     y = _vector(y, "y", n, "X")
     w = _vector(w0, "w0", k, "X")
-    lr = _lr(lr)
-    steps = _count(steps, "steps")
+    lr = _validate.positive_finite(lr, "lr")
+    steps = _validate.integer(steps, "steps", 0)
     _check_finite(w, "w0")
     G, c = _gram(X, y, gram_method)
     yy = float(y @ y) if history else None

@@ -263,6 +263,28 @@ def _check_finite(loss: Tensor, params: Sequence[Tensor], where: str, lr: float,
 # ------------------------------------------------------------------ minibatch SGD
 
 
+def _minibatch_arguments(
+    features: object,
+    labels: object,
+    batch_size: object,
+    lr: object,
+    num_epochs: object,
+    seed: object,
+    init_std: object,
+) -> tuple[torch.Tensor, torch.Tensor, int, float, int, int, float]:
+    """Validate the arguments shared by the two minibatch trainers."""
+    features, labels = _xy(features, labels)
+    return (
+        features,
+        labels,
+        _validate.integer(batch_size, "batch_size", 1),
+        _validate.real_number(lr, "lr", minimum=0, exclusive=True),
+        _validate.integer(num_epochs, "num_epochs", 0),
+        _validate.integer(seed, "seed"),
+        _validate.real_number(init_std, "init_std", minimum=0),
+    )
+
+
 def train_linear_scratch(
     features: Tensor,
     labels: Tensor,
@@ -309,12 +331,9 @@ def train_linear_scratch(
         >>> round(train_linear_scratch(X, y, num_epochs=10).b.item(), 1)
         4.2
     """
-    features, labels = _xy(features, labels)
-    batch_size = _validate.integer(batch_size, "batch_size", 1)
-    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
-    num_epochs = _validate.integer(num_epochs, "num_epochs", 0)
-    seed = _validate.integer(seed, "seed")
-    std = _validate.real_number(init_std, "init_std", minimum=0)
+    features, labels, batch_size, eta, num_epochs, seed, std = _minibatch_arguments(
+        features, labels, batch_size, lr, num_epochs, seed, init_std
+    )
     dtype = features.dtype
     gen = torch.Generator().manual_seed(seed)
     w = (torch.randn(features.shape[1], 1, generator=gen, dtype=dtype) * std).requires_grad_()
@@ -385,12 +404,9 @@ def train_linear_concise(
         >>> round(train_linear_concise(X, y, num_epochs=10).b.item(), 1)
         4.2
     """
-    features, labels = _xy(features, labels)
-    batch_size = _validate.integer(batch_size, "batch_size", 1)
-    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
-    num_epochs = _validate.integer(num_epochs, "num_epochs", 0)
-    seed = _validate.integer(seed, "seed")
-    std = _validate.real_number(init_std, "init_std", minimum=0)
+    features, labels, batch_size, eta, num_epochs, seed, std = _minibatch_arguments(
+        features, labels, batch_size, lr, num_epochs, seed, init_std
+    )
     gen = torch.Generator().manual_seed(seed)
     net = nn.Linear(features.shape[1], 1, dtype=features.dtype)
     nn.init.normal_(net.weight, mean=0.0, std=std, generator=gen)
