@@ -14,7 +14,9 @@ What it does, in the order pytest calls it:
    into one outcome per test: passed, failed, error, skipped, xfailed or xpassed.
 4. ``LedgerRecorder.pytest_sessionfinish`` writes the ledger JSON: every claim of the
    registry with its specs, their outcomes and extras, a status per claim, and the versions
-   the run used.
+   the run used. Tests without a claim marker (docstring examples, specs of gradspec itself)
+   are recorded too, in their own section ``unclaimed``, so a release that breaks one shows;
+   ``torch_build`` is the torch release with its build tag (``2.13.0+cpu``, ``2.14.1+cu130``).
 
 The fixture ``ledger_extra(key, value)`` lets a spec record a JSON value (for instance the
 full text of a torch error) in its ledger entry.
@@ -177,7 +179,10 @@ def build_ledger(
     registry = config.stash[_registry_key]
     by_claim: dict[str, list[dict[str, Any]]] = {claim_id: [] for claim_id in registry}
     test_counts: dict[str, int] = {}
+    unclaimed, unclaimed_counts = unclaimed_tests(outcomes)
     for nodeid, entry in sorted(outcomes.items()):
+        if not entry["claims"]:
+            continue
         outcome = entry["outcome"] or "error"
         test_counts[outcome] = test_counts.get(outcome, 0) + 1
         for claim_id in entry["claims"]:
@@ -206,6 +211,7 @@ def build_ledger(
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "torch": torch_version,
+        "torch_build": torch_build_tag(),
         "platform": platform.platform(),
         "args": [str(arg) for arg in config.invocation_params.args],
         "exitstatus": int(exitstatus),
@@ -215,9 +221,52 @@ def build_ledger(
             "definitions": sum(claim.kind == "definition" for claim in registry.values()),
             "status": dict(sorted(status_counts.items())),
             "tests": dict(sorted(test_counts.items())),
+            "unclaimed": dict(sorted(unclaimed_counts.items())),
         },
         "claims": claims,
+        "unclaimed": unclaimed,
     }
+
+
+def unclaimed_tests(
+    outcomes: dict[str, dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The tests without a claim marker, by node id, and their counts per outcome."""
+    tests, counts = [], {}
+    for nodeid, entry in sorted(outcomes.items()):
+        if entry["claims"]:
+            continue
+        outcome = entry["outcome"] or "error"
+        counts[outcome] = counts.get(outcome, 0) + 1
+        test = {"nodeid": nodeid, "outcome": outcome, "extra": entry["extra"]}
+        if "message" in entry:
+            test["message"] = entry["message"]
+        tests.append(test)
+    return tests, counts
+
+
+def torch_build_tag() -> str | None:
+    """The torch release with its build tag, ``2.13.0+cpu`` or ``2.14.1+cu130``.
+
+    Wheels usually carry the tag in ``torch.__version__``; when one does not, the tag is made
+    from ``torch.version.cuda`` (``12.8`` -> ``cu128``) or is ``cpu``. A run that never
+    imported torch gets the installed distribution's version as it is (None without torch):
+    importing torch only to name it would cost every small run a second.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            from importlib.metadata import version as installed
+
+            return installed("torch")
+        except Exception:
+            return None
+    version = str(getattr(torch, "__version__", "")) or None
+    if version is None or "+" in version:
+        return version
+    cuda = getattr(getattr(torch, "version", None), "cuda", None)
+    tag = "cu" + str(cuda).replace(".", "") if cuda else "cpu"
+    return f"{version}+{tag}"
 
 
 def _ledger_path(config: pytest.Config) -> Path:
@@ -236,9 +285,7 @@ class LedgerRecorder:
         self.written = ""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        claims = dict(report.user_properties).get(CLAIMS_PROPERTY)
-        if not claims:
-            return
+        claims = dict(report.user_properties).get(CLAIMS_PROPERTY) or []  # [] = unclaimed
         entry = self.outcomes.setdefault(
             report.nodeid, {"claims": claims, "outcome": None, "extra": {}}
         )
