@@ -23,8 +23,9 @@ Example:
 from __future__ import annotations
 
 import math
-from numbers import Real
+from numbers import Integral, Real
 
+import numpy as np
 import torch
 
 
@@ -33,18 +34,22 @@ def tensor(
     name: str,
     *,
     floating: bool = False,
-    real: bool = False,
+    real: bool = True,
     allow_bool: bool = False,
     finite: bool = False,
 ) -> torch.Tensor:
-    """Check that ``value`` is a tensor, optionally of a kind of dtype, and return it.
+    """Check that ``value`` is a tensor with data, optionally of a kind of dtype, and return it.
+
+    Tensors on the ``meta`` device (a shape and a dtype, but no values) are always refused:
+    nothing can be computed from them.
 
     Args:
         value: the argument to check.
         name: the argument's name, used in the messages.
         floating: require a floating-point dtype.
         real: require a real numeric dtype: integer or floating point, not complex, and
-            not ``torch.bool`` unless ``allow_bool``.
+            not ``torch.bool`` unless ``allow_bool`` (the default: every public function of
+            gradspec works on real numbers).
         allow_bool: with ``real``, let ``torch.bool`` pass too.
         finite: also run :func:`finite` on the tensor.
 
@@ -55,10 +60,12 @@ def tensor(
         TypeError: ``"{name} must be a torch.Tensor, got {type}"``,
             ``"{name} must be a floating-point tensor, got dtype {dtype}"`` or
             ``"{name} must be a real-valued tensor, got dtype {dtype}"``.
-        ValueError: with ``finite``, as :func:`finite`.
+        ValueError: ``"{name} is a meta tensor ..."``; with ``finite``, as :func:`finite`.
     """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} is a meta tensor: it has a shape but no values to compute with")
     if floating and not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
     if real and (value.is_complex() or (value.dtype == torch.bool and not allow_bool)):
@@ -83,21 +90,120 @@ def finite(value: torch.Tensor, name: str) -> None:
 _finite = finite  # tensor() has a parameter of the same name
 
 
-def integer(value: object, name: str, minimum: int | None = None) -> int:
-    """Check that ``value`` is an ``int`` (not a ``bool``), at least ``minimum`` if given.
+def integer(
+    value: object, name: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Check that ``value`` is an integer (not a ``bool``) in ``[minimum, maximum]``.
+
+    Any :class:`numbers.Integral` is accepted (``int``, NumPy integers) and returned as a
+    Python ``int``.
 
     Returns:
-        ``value`` itself.
+        ``int(value)``.
 
     Raises:
         TypeError: ``"{name} must be an int, got {type}"``.
-        ValueError: ``"{name} must be >= {minimum}, got {value}"``.
+        ValueError: ``"{name} must be >= {minimum}, got {value}"`` or
+            ``"{name} must be <= {maximum}, got {value}"``.
     """
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if minimum is not None and value < minimum:
+    number = int(value)
+    if minimum is not None and number < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+    return number
+
+
+#: Seeds are 64-bit signed integers in torch and fit numpy's generators too.
+SEED_LIMIT = 2**63
+
+
+def seed(value: object, name: str = "seed") -> int:
+    """Check a random seed: an integer with ``0 <= seed < 2**63``, returned as an ``int``.
+
+    Both torch (``torch.Generator.manual_seed``) and NumPy (``default_rng``) take every seed
+    in that range, so a seed that passes here never fails inside either library.
+
+    Raises:
+        TypeError: ``"{name} must be an int, got {type}"``.
+        ValueError: ``"{name} must be in [0, 2**63), got {value}"``.
+
+    Example:
+        >>> seed(7)
+        7
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    number = int(value)
+    if not 0 <= number < SEED_LIMIT:
+        raise ValueError(f"{name} must be in [0, 2**63), got {value}")
+    return number
+
+
+def choice(value: object, name: str, options: tuple[str, ...]) -> str:
+    """Check that ``value`` is one of the strings ``options``.
+
+    Raises:
+        ValueError: ``"{name} must be one of {options}, got {value!r}"``.
+    """
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
     return value
+
+
+def floating_dtype(
+    value: object, name: str = "dtype", allowed: tuple[torch.dtype, ...] = ()
+) -> torch.dtype:
+    """Check that ``value`` is a floating ``torch.dtype`` (one of ``allowed``, if given).
+
+    Raises:
+        TypeError: ``"{name} must be a floating torch.dtype, got {value!r}"``.
+    """
+    if not isinstance(value, torch.dtype) or not value.is_floating_point:
+        raise TypeError(f"{name} must be a floating torch.dtype, got {value!r}")
+    if allowed and value not in allowed:
+        raise TypeError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def learning_rate(value: object, dtype: torch.dtype, name: str = "lr") -> float:
+    """A learning rate: a finite number > 0 that ``dtype`` (the parameters' dtype) can hold.
+
+    A rate beyond the dtype's range cannot even be applied once (torch refuses to convert it),
+    so it is refused here with the range in the message.
+
+    Raises:
+        TypeError: as :func:`real_number`.
+        ValueError: ``"{name} must be > 0, got ..."``, ``"{name} must be finite, got ..."`` or
+            ``"{name} = ... is beyond the range of {dtype} ..."``.
+    """
+    eta = real_number(value, name, minimum=0, exclusive=True)
+    if eta > torch.finfo(dtype).max:
+        raise ValueError(
+            f"{name} = {value!r} is beyond the range of {dtype} (largest "
+            f"{torch.finfo(dtype).max:.3g}), the dtype of the parameters it updates"
+        )
+    return eta
+
+
+def no_overflow(result: torch.Tensor, what: str, names: str) -> torch.Tensor:
+    """Refuse a result that overflowed although every input was finite.
+
+    Called on what a function computed from inputs already checked to be finite: a
+    non-finite entry can then only come from overflow, and the caller's arguments were too
+    large for float64 (or the working dtype) to hold ``what``.
+
+    Raises:
+        ValueError: ``"{what} overflows {dtype}: {names} too large ..."``.
+    """
+    if result.is_floating_point() and not bool(torch.isfinite(result).all()):
+        raise ValueError(
+            f"{what} overflows {result.dtype} (it is not finite although every input is): "
+            f"{names} too large; rescale the data"
+        )
+    return result
 
 
 def optional_integer(value: object, name: str, minimum: int | None = None) -> int | None:
@@ -109,7 +215,7 @@ def optional_integer(value: object, name: str, minimum: int | None = None) -> in
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
         raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
     return integer(value, name, minimum)
 
@@ -120,9 +226,9 @@ def boolean(value: object, name: str) -> bool:
     Raises:
         TypeError: ``"{name} must be a bool, got {type}"``.
     """
-    if not isinstance(value, bool):
+    if not isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-    return value
+    return bool(value)
 
 
 def real_number(
@@ -162,12 +268,17 @@ def real_number(
         and number.numel() == 1
         and number.dtype != torch.bool
     ):
+        if number.device.type == "meta":
+            raise ValueError(f"{name} is a meta tensor: it has no value")
         if number.is_complex():
             raise TypeError(f"{name} must be a real number, got a complex tensor")
         number = number.item()
-    if isinstance(number, bool) or not isinstance(number, Real):
+    if isinstance(number, bool | np.bool_) or not isinstance(number, Real):
         raise TypeError(f"{name} must be a real number, got {type(number).__name__}")
-    v = float(number)
+    try:
+        v = float(number)
+    except OverflowError:  # an int or Fraction beyond float's range
+        v = math.copysign(math.inf, number)
     if finite and not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if minimum is not None and not (v > minimum if exclusive else v >= minimum):
@@ -196,6 +307,6 @@ def projection_dim(value: object, name: str = "dim") -> int:
     Raises:
         ValueError: ``"{name} must be 0 (column sums) or 1 (row sums), got {value!r}"``.
     """
-    if isinstance(value, bool) or value not in (0, 1):
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral) or value not in (0, 1):
         raise ValueError(f"{name} must be 0 (column sums) or 1 (row sums), got {value!r}")
-    return 1 if value == 1 else 0
+    return int(value)

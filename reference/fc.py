@@ -70,9 +70,9 @@ def fc_backward(x: Tensor, w: Tensor, grad_out: Tensor) -> tuple[Tensor, Tensor,
         >>> tuple(gx.shape), tuple(gw.shape), gb.tolist()
         ((4, 3), (3, 2), [4.0, 4.0])
     """
-    x = _validate.tensor(x, "x", floating=True)
-    w = _validate.tensor(w, "w", floating=True)
-    grad_out = _validate.tensor(grad_out, "grad_out", floating=True)
+    x = _validate.tensor(x, "x", floating=True, finite=True)
+    w = _validate.tensor(w, "w", floating=True, finite=True)
+    grad_out = _validate.tensor(grad_out, "grad_out", floating=True, finite=True)
     for name, value in (("x", x), ("w", w), ("grad_out", grad_out)):
         if value.dim() != 2:
             raise ValueError(f"{name} must be 2-D, got shape {tuple(value.shape)}")
@@ -89,9 +89,9 @@ def fc_backward(x: Tensor, w: Tensor, grad_out: Tensor) -> tuple[Tensor, Tensor,
             f"grad_out must have shape [{x.shape[0]}, {w.shape[1]}] (batch, out), "
             f"got {tuple(grad_out.shape)}"
         )
-    grad_x = grad_out @ w.T
-    grad_w = x.T @ grad_out
-    grad_b = grad_out.sum(dim=0)
+    grad_x = _validate.no_overflow(grad_out @ w.T, "grad_x", "grad_out or w is")
+    grad_w = _validate.no_overflow(x.T @ grad_out, "grad_w", "x or grad_out is")
+    grad_b = _validate.no_overflow(grad_out.sum(dim=0), "grad_b", "grad_out is")
     return grad_x, grad_w, grad_b
 
 
@@ -112,7 +112,10 @@ class FullyConnectedFunction(torch.autograd.Function):
     @staticmethod
     def forward(x: Tensor, w: Tensor, b: Tensor) -> Tensor:  # type: ignore[override]
         """$Y = XW + b$ for ``x`` [batch, in], ``w`` [in, out], ``b`` [out]."""
-        return x @ w + b
+        x, w, b = _check_layer(x, w, b)
+        if x.dim() != 2:
+            raise ValueError(f"x must be 2-D [batch, in], got shape {tuple(x.shape)}")
+        return _validate.no_overflow(x @ w + b, "x @ w + b", "x, w or b is")
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Tensor, Tensor, Tensor], output: Tensor) -> None:
@@ -125,6 +128,24 @@ class FullyConnectedFunction(torch.autograd.Function):
         """The three gradients from :func:`fc_backward`."""
         x, w = ctx.saved_tensors
         return fc_backward(x, w, grad_out)
+
+
+def _check_layer(x: object, w: object, b: object) -> tuple[Tensor, Tensor, Tensor]:
+    """The checks of a layer's three inputs: finite floating tensors whose shapes fit."""
+    x = _validate.tensor(x, "x", floating=True, finite=True)
+    w = _validate.tensor(w, "w", floating=True, finite=True)
+    b = _validate.tensor(b, "b", floating=True, finite=True)
+    if w.dim() != 2:
+        raise ValueError(f"w must be 2-D [in, out], got shape {tuple(w.shape)}")
+    if b.shape != (w.shape[1],):
+        raise ValueError(f"b must have shape [{w.shape[1]}], got {tuple(b.shape)}")
+    if x.dim() < 1 or x.shape[-1] != w.shape[0]:
+        raise ValueError(
+            f"x must have shape [..., {w.shape[0]}] (last dim = in_features), got {tuple(x.shape)}"
+        )
+    if not x.dtype == w.dtype == b.dtype:
+        raise TypeError(f"x, w and b must share a dtype, got {x.dtype}, {w.dtype}, {b.dtype}")
+    return x, w, b
 
 
 def fully_connected(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
@@ -150,19 +171,7 @@ def fully_connected(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
         >>> fully_connected(torch.ones(3), torch.ones(3, 2), torch.zeros(2))
         tensor([3., 3.])
     """
-    x = _validate.tensor(x, "x", floating=True)
-    w = _validate.tensor(w, "w", floating=True)
-    b = _validate.tensor(b, "b", floating=True)
-    if w.dim() != 2:
-        raise ValueError(f"w must be 2-D [in, out], got shape {tuple(w.shape)}")
-    if b.shape != (w.shape[1],):
-        raise ValueError(f"b must have shape [{w.shape[1]}], got {tuple(b.shape)}")
-    if x.dim() < 1 or x.shape[-1] != w.shape[0]:
-        raise ValueError(
-            f"x must have shape [..., {w.shape[0]}] (last dim = in_features), got {tuple(x.shape)}"
-        )
-    if not x.dtype == w.dtype == b.dtype:
-        raise TypeError(f"x, w and b must share a dtype, got {x.dtype}, {w.dtype}, {b.dtype}")
+    x, w, b = _check_layer(x, w, b)
     rows = x.reshape(-1, w.shape[0])
     out = FullyConnectedFunction.apply(rows, w, b)
     return out.reshape(*x.shape[:-1], w.shape[1])
@@ -179,12 +188,12 @@ class FullyConnected(nn.Module):
     Args:
         in_features: Inputs per sample ($\ge 1$).
         out_features: Outputs per sample ($\ge 1$).
-        seed: Seed of a private generator for the initial values; ``None`` uses torch's
-            global generator (like ``torch.randn``).
+        seed: Seed of a private generator for the initial values (the global random
+            state is never used, so two layers made with one seed are equal).
 
     Raises:
         TypeError: If an argument has the wrong type.
-        ValueError: If a size is < 1 or the seed is negative.
+        ValueError: If a size is < 1 or the seed is outside ``[0, 2**63)``.
 
     Example:
         >>> import torch
@@ -193,12 +202,11 @@ class FullyConnected(nn.Module):
         ((3, 2), (2,), (5, 2))
     """
 
-    def __init__(self, in_features: int, out_features: int, seed: int | None = None) -> None:
+    def __init__(self, in_features: int, out_features: int, seed: int = 0) -> None:
         super().__init__()
         self.in_features = _validate.integer(in_features, "in_features", 1)
         self.out_features = _validate.integer(out_features, "out_features", 1)
-        seed = _validate.optional_integer(seed, "seed", 0)
-        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(_validate.seed(seed))
         self.w = nn.Parameter(torch.randn(in_features, out_features, generator=generator))
         self.b = nn.Parameter(torch.randn(out_features, generator=generator))
 
@@ -248,7 +256,10 @@ def linear_to_conv2d(linear: nn.Linear, channels: int, height: int, width: int) 
             f"linear.in_features = {linear.in_features}"
         )
     has_bias = linear.bias is not None
-    conv = nn.Conv2d(
+    # skip_init: no initial draw (it would advance the global generator) since every
+    # parameter is overwritten below.
+    conv = torch.nn.utils.skip_init(
+        nn.Conv2d,
         channels,
         linear.out_features,
         kernel_size=(height, width),

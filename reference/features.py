@@ -77,9 +77,11 @@ def projection(image: torch.Tensor, dim: int) -> torch.Tensor:
     image = _validate.tensor(image, "image", real=True, allow_bool=True)
     if image.dim() != 2:
         raise ValueError(f"image must be 2-D (H x W), got shape {tuple(image.shape)}")
-    _validate.projection_dim(dim, "dim")
+    dim = _validate.projection_dim(dim, "dim")
     _check_non_negative_finite(image, "image")
-    return image.to(torch.float32).sum(dim=dim)
+    return _validate.no_overflow(
+        image.to(torch.float32).sum(dim=dim), "the float32 projection of image", "its pixels are"
+    )
 
 
 def _check_vector(v: object, name: str = "v") -> torch.Tensor:
@@ -120,7 +122,13 @@ def normalize(v: torch.Tensor) -> torch.Tensor:
         tensor([0.0000, 0.3000, 0.2000, 0.2000, 0.3000, 0.0000])
     """
     v = _as_float(_check_vector(v))
-    return v / v.sum()
+    total = v.sum()
+    if not bool(torch.isfinite(total)):
+        # The sum overflowed the dtype although every entry is finite: divide by the
+        # largest entry first (exact scaling by a power of two would also do), then sum.
+        v = v / v.max()
+        total = v.sum()
+    return v / total
 
 
 def sequential_normalize(v: torch.Tensor) -> torch.Tensor:
@@ -162,6 +170,13 @@ def sequential_normalize(v: torch.Tensor) -> torch.Tensor:
         total = u[0].clone()
         for j in range(1, u.shape[0]):
             total = total + u[j]
+        if not bool(torch.isfinite(total)):
+            # The loop's running sum is the source's own arithmetic: rescaling would change
+            # what it computes, so an overflow of the working dtype is refused instead.
+            raise ValueError(
+                f"v is too large for {u.dtype}: the running sum of the in-place loop overflows "
+                f"at entry {i}; convert v to float64 or rescale it"
+            )
         u[i] = u[i] / total
     return u
 
@@ -187,7 +202,7 @@ def with_bias(x: torch.Tensor) -> torch.Tensor:
         >>> with_bias(torch.tensor([[0.5, 0.5]]))
         tensor([[0.5000, 0.5000, 1.0000]])
     """
-    x = _validate.tensor(x, "x")
+    x = _validate.tensor(x, "x", finite=True)
     if x.dim() == 0:
         raise ValueError("x must have at least one dimension to append the bias to, got a scalar")
     ones = torch.ones((*x.shape[:-1], 1), dtype=x.dtype, device=x.device)
@@ -231,6 +246,7 @@ def design_matrix(
     if normalization not in _NORMALIZATIONS:
         raise ValueError(f"normalization must be one of {_NORMALIZATIONS}, got {normalization!r}")
     if isinstance(images, torch.Tensor):
+        _validate.tensor(images, "images", allow_bool=True)
         if images.dim() != 3:
             raise ValueError(f"images must have shape [n, H, W], got {tuple(images.shape)}")
         batch = list(images)

@@ -14,6 +14,7 @@ leaf $w_3$ the graph reads ``w3 -> MulBackward0 -> ... -> MeanBackward0``.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -75,18 +76,18 @@ class Graph:
         return [n.label for n in self.nodes]
 
 
-def _name_of(var: torch.Tensor, names: Mapping[str, torch.Tensor]) -> str | None:
-    for name, t in names.items():
-        if t is var:
-            return name
-    return None
+def _name_index(names: Mapping[str, torch.Tensor]) -> tuple[dict[int, str], dict[Any, str]]:
+    """Look-up tables from a tensor (by identity) and from a ``grad_fn`` to its given name.
 
-
-def _name_of_fn(fn: Any, names: Mapping[str, torch.Tensor]) -> str | None:
+    The first name given for an object wins, as a linear scan of ``names`` would find it.
+    """
+    by_tensor: dict[int, str] = {}
+    by_fn: dict[Any, str] = {}
     for name, t in names.items():
-        if t.grad_fn is fn:
-            return name
-    return None
+        by_tensor.setdefault(id(t), name)
+        if t.grad_fn is not None:
+            by_fn.setdefault(t.grad_fn, name)
+    return by_tensor, by_fn
 
 
 def trace_graph(root: torch.Tensor, names: Mapping[str, torch.Tensor] | None = None) -> Graph:
@@ -121,52 +122,71 @@ def trace_graph(root: torch.Tensor, names: Mapping[str, torch.Tensor] | None = N
         >>> g.edges
         (('n1', 'n0'), ('n2', 'n1'))
     """
-    root = _validate.tensor(root, "root")
-    names = dict(names or {})
+    root = _validate.tensor(root, "root", allow_bool=True)
+    if names is None:
+        names = {}
+    if not isinstance(names, Mapping):
+        raise TypeError(f"names must be a mapping from str to tensor, got {type(names).__name__}")
     for name, t in names.items():
-        _validate.tensor(t, f"names[{name!r}]")
+        if not isinstance(name, str):
+            raise TypeError(f"names must have str keys, got {type(name).__name__}")
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"names[{name!r}] must be a torch.Tensor, got {type(t).__name__}")
     if not root.requires_grad:
         raise ValueError("root does not require grad, so autograd recorded no graph for it")
+    by_tensor, by_fn = _name_index(names)
 
     if root.grad_fn is None:  # the root is itself a leaf that requires grad
-        name = _name_of(root, names)
+        name = by_tensor.get(id(root))
         node = GraphNode("n0", name or "leaf", True, 0, name)
         return Graph((node,), ())
 
+    # Breadth-first from the root: every backward node once, every edge once.
     keys: dict[Any, str] = {root.grad_fn: "n0"}
     order: list[Any] = [root.grad_fn]
     edges: list[tuple[str, str]] = []
-    queue: list[Any] = [root.grad_fn]
+    seen_edges: set[tuple[str, str]] = set()
+    inputs_of: dict[str, list[str]] = {"n0": []}
+    consumers: dict[str, int] = {"n0": 0}
+    queue: deque[Any] = deque([root.grad_fn])
     while queue:
-        fn = queue.pop(0)
+        fn = queue.popleft()
         for nxt, _ in fn.next_functions:
             if nxt is None:
                 continue
             if nxt not in keys:
-                keys[nxt] = f"n{len(keys)}"
+                key = keys[nxt] = f"n{len(keys)}"
                 order.append(nxt)
                 queue.append(nxt)
+                inputs_of[key], consumers[key] = [], 0
             edge = (keys[nxt], keys[fn])
-            if edge not in edges:
+            if edge not in seen_edges:
+                seen_edges.add(edge)
                 edges.append(edge)
+                inputs_of[edge[1]].append(edge[0])
+                consumers[edge[0]] += 1
 
-    # Longest distance to the root: relax edges until stable (graphs here are small DAGs).
-    depth = {k: 0 for k in keys.values()}
-    changed = True
-    while changed:
-        changed = False
-        for src, dst in edges:
-            if depth[src] < depth[dst] + 1:
-                depth[src] = depth[dst] + 1
-                changed = True
+    # Longest distance to the root, in one pass over a topological order (Kahn): a node's
+    # depth is final once every node that consumes it has been settled,
+    # depth(src) = max over edges src -> dst of depth(dst) + 1.
+    depth = dict.fromkeys(keys.values(), 0)
+    waiting = dict(consumers)
+    ready: deque[str] = deque(["n0"])
+    while ready:
+        dst = ready.popleft()
+        for src in inputs_of[dst]:
+            depth[src] = max(depth[src], depth[dst] + 1)
+            waiting[src] -= 1
+            if waiting[src] == 0:
+                ready.append(src)
 
     nodes = []
     for fn in order:
         key = keys[fn]
         variable = getattr(fn, "variable", None)
         if isinstance(variable, torch.Tensor):
-            name = _name_of(variable, names)
+            name = by_tensor.get(id(variable))
             nodes.append(GraphNode(key, name or "leaf", True, depth[key], name))
         else:
-            nodes.append(GraphNode(key, fn.name(), False, depth[key], _name_of_fn(fn, names)))
+            nodes.append(GraphNode(key, fn.name(), False, depth[key], by_fn.get(fn)))
     return Graph(tuple(nodes), tuple(edges))

@@ -72,6 +72,32 @@ def _check_weights(w: object, k: int) -> torch.Tensor:
     return w
 
 
+#: Magnitudes beyond 2**±500 are rescaled before an elimination or a decomposition, so that
+#: products and squares of entries stay inside float64's range (about 2**±1022).
+_SAFE_LOG2 = 500
+
+
+def _power_of_two_scale(t: torch.Tensor) -> tuple[torch.Tensor, int]:
+    r"""``(t * 2**-e, e)`` with ``e`` chosen so the largest entry is near 1, or ``(t, 0)``.
+
+    Multiplying by a power of two is exact, and solutions of $A w = b$ (and least-squares
+    solutions) scale exactly with it: $w(2^{-e} A,\, 2^{-f} b) = 2^{e - f} w(A, b)$. Inputs
+    of ordinary size are returned untouched, so their results keep every bit.
+    """
+    largest = float(t.abs().max()) if t.numel() else 0.0
+    if largest == 0.0 or abs(math.log2(largest)) < _SAFE_LOG2:
+        return t, 0
+    exponent = math.frexp(largest)[1]
+    return torch.ldexp(t, torch.tensor(-exponent, dtype=torch.int64)), exponent
+
+
+def _rescaled_solution(w: torch.Tensor, log2_scale: int) -> torch.Tensor:
+    """Undo the scalings of :func:`_power_of_two_scale` on a solution, refusing overflow."""
+    if log2_scale:
+        w = torch.ldexp(w, torch.tensor(log2_scale, dtype=torch.int64))
+    return _validate.no_overflow(w, "the solution", "X is too small or y")
+
+
 def predict(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     r"""Evaluate the linear model $\hat y = X w$.
 
@@ -97,7 +123,7 @@ def predict(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     dtype = torch.promote_types(X.dtype, w.dtype)
     if not dtype.is_floating_point:
         dtype = torch.float64
-    return X.to(dtype) @ w.to(dtype)
+    return _validate.no_overflow(X.to(dtype) @ w.to(dtype), "X @ w", "X or w is")
 
 
 def solve_exact(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -143,8 +169,9 @@ def solve_exact(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             f"use least_squares for a non-square system"
         )
     y = _check_targets(y, n)
-    A = X.to(torch.float64).clone()
-    b = y.to(torch.float64).reshape(n).clone()
+    A, log2_a = _power_of_two_scale(X.to(torch.float64))
+    b, log2_b = _power_of_two_scale(y.to(torch.float64).reshape(n))
+    A, b = A.clone(), b.clone()
     tol = k * torch.finfo(torch.float64).eps * float(A.abs().max())
     for c in range(k):
         pivot_row = c + int(A[c:, c].abs().argmax())
@@ -164,7 +191,7 @@ def solve_exact(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     w = torch.zeros(k, dtype=torch.float64)
     for c in range(k - 1, -1, -1):
         w[c] = (b[c] - A[c, c + 1 :] @ w[c + 1 :]) / A[c, c]
-    return w.reshape(y.shape)
+    return _rescaled_solution(w, log2_b - log2_a).reshape(y.shape)
 
 
 def normal_equations(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -201,7 +228,9 @@ def normal_equations(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, to
     X = _check_design(X)
     y = _check_targets(y, X.shape[0])
     X64 = X.to(torch.float64)
-    return X64.T @ X64, X64.T @ y.to(torch.float64)
+    gram = _validate.no_overflow(X64.T @ X64, "X^T X", "X is")
+    c = _validate.no_overflow(X64.T @ y.to(torch.float64), "X^T y", "X or y is")
+    return gram, c
 
 
 def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -240,12 +269,13 @@ def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     X = _check_design(X)
     y = _check_targets(y, X.shape[0])
     n, k = X.shape
-    X64 = X.to(torch.float64).cpu()
-    b = y.to(torch.float64).cpu().reshape(n)
+    X64, log2_x = _power_of_two_scale(X.to(torch.float64).cpu())
+    b, log2_b = _power_of_two_scale(y.to(torch.float64).cpu().reshape(n))
     U, S, Vh = torch.linalg.svd(X64, full_matrices=False)
     tol = max(n, k) * torch.finfo(torch.float64).eps * float(S[0])
     r = int((tol < S).sum())  # numerical rank; r = 0 (X = 0) gives w = 0
     w = Vh[:r].T @ ((U[:, :r].T @ b) / S[:r])
+    w = _rescaled_solution(w, log2_b - log2_x)
     return w.reshape((k, 1) if y.dim() == 2 else (k,))
 
 
@@ -287,11 +317,20 @@ def gaussian_nll(X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, sigma: float
     w = _check_weights(w, X.shape[1])
     sigma = _validate.positive_finite(sigma, "sigma")
     n = X.shape[0]
-    residual = y.to(torch.float64).reshape(n) - X.to(torch.float64) @ w.to(torch.float64).reshape(
-        -1
+    prediction = X.to(torch.float64) @ w.to(torch.float64).reshape(-1)
+    residual = _validate.no_overflow(
+        y.to(torch.float64).reshape(n) - prediction, "the residual y - X w", "X, y or w is"
     )
-    sse = float(residual @ residual)
-    return 0.5 * n * math.log(2.0 * math.pi * sigma**2) + sse / (2.0 * sigma**2)
+    # Both terms in logs and ratios, so that a tiny or huge sigma cannot underflow sigma**2:
+    # n log(sqrt(2 pi) sigma) + (1/2) sum (e_i / sigma)^2.
+    standardized = residual / sigma
+    half_chi2 = 0.5 * float(standardized @ standardized)
+    if not math.isfinite(half_chi2):
+        raise ValueError(
+            "the negative log-likelihood overflows float64: the residuals y - X w are too "
+            f"large for sigma = {sigma!r}"
+        )
+    return n * (0.5 * math.log(2.0 * math.pi) + math.log(sigma)) + half_chi2
 
 
 def classify(y_pred: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from reference import _validate
+from reference._rng import drawing_from
 from reference.errors import DivergenceError
 
 __all__ = [
@@ -51,7 +52,7 @@ _LOG_FLOOR = -100.0
 def _scores_and_labels(scores: object, y: object, name: str) -> tuple[Tensor, Tensor]:
     """A loss's inputs: ``scores`` a non-empty floating tensor, ``y`` a tensor of its shape."""
     scores = _validate.tensor(scores, name, floating=True)
-    y = _validate.tensor(y, "y")
+    y = _validate.tensor(y, "y", finite=True)
     if scores.shape != y.shape:
         raise ValueError(
             f"{name} and y must have the same shape, got {tuple(scores.shape)} and {tuple(y.shape)}"
@@ -90,7 +91,7 @@ def sigmoid(z: Tensor) -> Tensor:
         >>> sigmoid(torch.tensor([-1000.0, 0.0, 1000.0]))
         tensor([0.0000, 0.5000, 1.0000])
     """
-    z = _validate.tensor(z, "z", floating=True)
+    z = _validate.tensor(z, "z", floating=True, finite=True)
     positive = z >= 0
     # Each branch gets an argument that keeps its exponential <= 1 (0 where the branch is not
     # used), so neither branch overflows and autograd sees finite values in both; using
@@ -151,7 +152,7 @@ def binary_cross_entropy(p: Tensor, y: Tensor) -> Tensor:
         0.6931
     """
     p, y = _scores_and_labels(p, y, "p")
-    if not bool(((p >= 0) & (p <= 1)).all()):
+    if not bool(((p >= 0) & (p <= 1)).all()):  # false for nan too
         raise ValueError("p must contain probabilities in [0, 1]")
     _require_labels(y, "y")
     y = y.to(p.dtype)
@@ -228,16 +229,21 @@ def accuracy(p: Tensor, y: Tensor, threshold: float = 0.5) -> float:
         >>> accuracy(torch.tensor([0.2, 0.7]), torch.tensor([0.0, 0.0]))
         0.5
     """
-    if not isinstance(p, Tensor) or not isinstance(y, Tensor):
-        raise TypeError("p and y must be torch.Tensor")
-    p = p.reshape(-1)
-    if p.numel() == 0 or p.numel() != y.numel():
+    p = _validate.tensor(p, "p", finite=True)
+    y = _validate.tensor(y, "y", allow_bool=True)
+    threshold = _validate.real_number(threshold, "threshold")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [0, 1], got {threshold!r}")
+    if p.numel() == 0:
+        raise ValueError("p must hold at least one sample")
+    if p.shape != y.shape and not (p.dim() == 2 and p.shape[1] == 1 and y.shape == p.shape[:1]):
         raise ValueError(
-            "p and y must hold the same non-zero number of samples, "
-            f"got {p.numel()} and {y.numel()}"
+            f"p and y must have the same shape ([N], or p [N, 1] with y [N]), "
+            f"got {tuple(p.shape)} and {tuple(y.shape)}"
         )
-    predicted = p.ge(threshold).to(y.dtype)
-    return (predicted == y.reshape(-1)).sum().item() / y.numel()
+    _require_labels(y, "y")
+    predicted = p.reshape(-1) >= threshold
+    return (predicted == y.reshape(-1).bool()).sum().item() / y.numel()
 
 
 def _draw_blobs(
@@ -284,10 +290,10 @@ def two_blobs(
     n = _validate.integer(n_per_class, "n_per_class", 1)
     mean_value = _validate.real_number(mean_value, "mean_value")
     bias = _validate.real_number(bias, "bias")
-    seed = _validate.integer(seed, "seed", 0)
+    seed = _validate.seed(seed)
     generator = torch.Generator().manual_seed(seed)
     x0, x1 = _draw_blobs(n, mean_value, bias, generator)
-    x = torch.cat((x0, x1), 0)
+    x = _validate.no_overflow(torch.cat((x0, x1), 0), "the float32 points", "mean_value or bias is")
     y = torch.cat((torch.zeros(n), torch.ones(n)), 0)
     return x, y
 
@@ -300,10 +306,14 @@ class LogisticRegression(nn.Module):
 
     Args:
         in_features: Number of input features (2 for the two blobs).
+        seed: an int seed, or a ``torch.Generator`` (which advances), for the initial
+            parameters. They are drawn exactly as ``nn.Linear`` draws them, with the numbers
+            ``torch.manual_seed(seed)`` followed by ``nn.Linear(in_features, 1)`` would give;
+            the global random state is not touched.
 
     Raises:
-        TypeError: If ``in_features`` is not an int.
-        ValueError: If ``in_features`` < 1.
+        TypeError: If ``in_features`` or ``seed`` is not an int.
+        ValueError: If ``in_features`` < 1, or ``seed`` is outside ``[0, 2**63)``.
 
     Example:
         >>> import torch
@@ -312,10 +322,16 @@ class LogisticRegression(nn.Module):
         torch.Size([3, 1])
     """
 
-    def __init__(self, in_features: int = 2) -> None:
+    def __init__(self, in_features: int = 2, *, seed: int | torch.Generator = 0) -> None:
         super().__init__()
         self.in_features = _validate.integer(in_features, "in_features", 1)
-        self.linear = nn.Linear(self.in_features, 1)
+        generator = (
+            seed
+            if isinstance(seed, torch.Generator)
+            else torch.Generator().manual_seed(_validate.seed(seed))
+        )
+        with drawing_from(generator):  # nn.Linear's own initialisation, from our generator
+            self.linear = nn.Linear(self.in_features, 1)
         # nn.Sigmoid rather than reference.logistic.sigmoid: the training loop must reproduce
         # the material's program bit for bit, and that program uses torch's sigmoid kernel.
         self.sigmoid = nn.Sigmoid()
@@ -387,8 +403,9 @@ def train_logistic(
     Initialization follows the material's program: it seeds the global generator with
     ``seed``, draws the data (here the draws of :func:`two_blobs` for ``len(x) // 2`` samples
     per class are replayed and discarded) and only then builds ``nn.Linear``, so the initial
-    weights are the ones that program gets. All of this happens inside
-    :func:`torch.random.fork_rng`: the caller's global random state is left untouched.
+    weights are the ones that program gets. All of these draws come from a private
+    ``torch.Generator`` in the same state as the program's global one, so the caller's
+    global random state is left untouched.
 
     With ``zero_grad=False`` the gradient is never cleared, so step $t$ uses
     $\sum_{s \le t} \nabla L_s$ (then momentum on top of that);
@@ -428,7 +445,7 @@ def train_logistic(
     _require_labels(y, "y")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x must be finite (no inf or nan)")
-    lr = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
+    lr = _validate.learning_rate(lr, x.dtype)
     momentum = _validate.real_number(momentum, "momentum")
     if not 0 <= momentum < 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
@@ -438,13 +455,13 @@ def train_logistic(
         raise ValueError(f"target_accuracy must be in [0, 1], got {target_accuracy}")
     zero_grad = _validate.boolean(zero_grad, "zero_grad")
     check_every = _validate.integer(check_every, "check_every", 1)
-    seed = _validate.integer(seed, "seed", 0)
+    seed = _validate.seed(seed)
 
-    y = y.to(x.dtype)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        _draw_blobs(max(x.shape[0] // 2, 1), 0.0, 0.0, None)  # replay the data draws
-        model = LogisticRegression(x.shape[1]).to(x.dtype)
+    # Detached: only the model's parameters get gradients, never the caller's x or y.
+    x, y = x.detach(), y.detach().to(x.dtype)
+    generator = torch.Generator().manual_seed(seed)
+    _draw_blobs(max(x.shape[0] // 2, 1), 0.0, 0.0, generator)  # replay the data draws
+    model = LogisticRegression(x.shape[1], seed=generator).to(x.dtype)
     initial_weight = model.linear.weight.detach()[0].clone()
     initial_bias = model.linear.bias.detach()[0].clone()
 
@@ -529,21 +546,18 @@ def decision_boundary(weight: Tensor, bias: Tensor | float, xs: Tensor) -> Tenso
         >>> decision_boundary(torch.tensor([1.0, 1.0]), 0.0, torch.tensor([2.0]))
         tensor([-2.])
     """
-    weight = _validate.tensor(weight, "weight", floating=True)
-    xs = _validate.tensor(xs, "xs", floating=True)
+    weight = _validate.tensor(weight, "weight", floating=True, finite=True)
+    xs = _validate.tensor(xs, "xs", floating=True, finite=True)
     if weight.numel() != 2 or weight.dim() not in (1, 2):
         raise ValueError(
             f"weight must hold two numbers (shape [2] or [1, 2]), got {tuple(weight.shape)}"
         )
     w0, w1 = weight.reshape(-1).to(xs.dtype)
-    if isinstance(bias, Tensor):
-        if bias.numel() != 1:
-            raise ValueError(f"bias must hold one number, got shape {tuple(bias.shape)}")
-        b = bias.reshape(()).to(xs.dtype)
-    elif isinstance(bias, int | float) and not isinstance(bias, bool):
-        b = torch.tensor(float(bias), dtype=xs.dtype)
-    else:
-        raise TypeError(f"bias must be a number or a tensor, got {type(bias).__name__}")
+    if isinstance(bias, Tensor) and bias.numel() != 1:
+        raise ValueError(f"bias must hold one number, got shape {tuple(bias.shape)}")
+    b = torch.tensor(_validate.real_number(bias, "bias", allow_tensor=True), dtype=xs.dtype)
     if w1 == 0:
         raise ValueError("weight[1] is 0: the decision boundary is vertical (x = -b / w0)")
-    return (-w0 * xs - b) / w1
+    return _validate.no_overflow(
+        (-w0 * xs - b) / w1, "the boundary", "weight[0] / weight[1], xs or bias is"
+    )

@@ -624,7 +624,7 @@ def test_training_loops_reject_bad_input():
 @pytest.mark.claim("DR-MANUAL")
 @pytest.mark.claim("DR-AUTOGRAD.program")
 def test_digit_programs_reject_bad_input():
-    with pytest.raises(ValueError, match="seed must be >= 0"):
+    with pytest.raises(ValueError, match="seed must be in \\[0, 2\\*\\*63\\)"):
         train_digits_manual(seed=-1)
     with pytest.raises(TypeError, match="epochs must be an int"):
         train_digits_manual(epochs=10.0)

@@ -179,7 +179,7 @@ def test_fully_connected_rejects_bad_sizes_and_inputs():
         FullyConnected(0, 2)
     with pytest.raises(TypeError, match="out_features must be an int"):
         FullyConnected(3, 2.0)
-    with pytest.raises(TypeError, match="seed must be an int or None"):
+    with pytest.raises(TypeError, match="seed must be an int"):
         FullyConnected(3, 2, seed="1")
     layer = FullyConnected(3, 2, seed=0)
     with pytest.raises(ValueError, match=r"x must have shape \[\.\.\., 3\]"):

@@ -136,10 +136,19 @@ def test_model_predicts_class_1_exactly_on_the_positive_side_of_its_line():
 
 @pytest.mark.claim("LOG-MODEL.classify")
 def test_accuracy_rejects_mismatched_inputs():
-    with pytest.raises(ValueError, match="same non-zero number of samples"):
+    with pytest.raises(ValueError, match="must have the same shape"):
         accuracy(torch.tensor([0.2, 0.7]), torch.tensor([0.0]))
-    with pytest.raises(TypeError, match=r"p and y must be torch\.Tensor"):
+    with pytest.raises(TypeError, match=r"p must be a torch\.Tensor"):
         accuracy([0.2], torch.tensor([0.0]))
+    # Same number of elements is not enough: a [4] prediction against [2, 2] labels would
+    # pair samples arbitrarily (it used to score 1.0 here).
+    with pytest.raises(ValueError, match="must have the same shape"):
+        accuracy(torch.tensor([0.9, 0.1, 0.9, 0.1]), torch.tensor([[1.0, 0.0], [1.0, 0.0]]))
+    # A nan probability is no prediction at all (it used to count as class 0, hence right).
+    with pytest.raises(ValueError, match="p has non-finite entries"):
+        accuracy(torch.tensor([float("nan"), 0.9]), torch.tensor([0.0, 1.0]))
+    with pytest.raises(ValueError, match="y must contain only 0 and 1"):
+        accuracy(torch.tensor([0.2, 0.9]), torch.tensor([0.0, 2.0]))
 
 
 # ------------------------------------------------------------------------ LOG-MODEL.params
@@ -369,7 +378,7 @@ def test_decision_boundary_rejects_a_vertical_line_and_bad_shapes():
         decision_boundary(t64([1.0, 2.0, 3.0]), 0.5, t64([0.0]))
     with pytest.raises(ValueError, match="bias must hold one number"):
         decision_boundary(t64([1.0, 2.0]), t64([1.0, 2.0]), t64([0.0]))
-    with pytest.raises(TypeError, match="bias must be a number or a tensor"):
+    with pytest.raises(TypeError, match="bias must be a real number"):
         decision_boundary(t64([1.0, 2.0]), "0", t64([0.0]))
     with pytest.raises(TypeError, match="xs must be"):
         decision_boundary(t64([1.0, 2.0]), 0.0, [0.0])

@@ -170,7 +170,7 @@ def test_two_blobs_rejects_bad_arguments():
         two_blobs(mean_value=float("nan"))
     with pytest.raises(TypeError, match="bias must be a real number"):
         two_blobs(bias="1")
-    with pytest.raises(ValueError, match="seed must be >= 0"):
+    with pytest.raises(ValueError, match="seed must be in \\[0, 2\\*\\*63\\)"):
         two_blobs(seed=-1)
 
 

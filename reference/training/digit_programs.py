@@ -118,7 +118,7 @@ def train_digits_manual(seed: int = 0, epochs: int = 3000) -> DigitProgramResult
         >>> result.classes[:5].tolist()
         [0, 1, 2, 3, 4]
     """
-    seed = _validate.integer(seed, "seed", 0)
+    seed = _validate.seed(seed)
     epochs = _validate.integer(epochs, "epochs", 0)
     generator = torch.Generator().manual_seed(seed)
     weights = torch.rand(NUM_WEIGHTS, 1, generator=generator)
@@ -196,7 +196,7 @@ def train_digits_autograd(
         >>> result.loss_history.shape
         torch.Size([5000])
     """
-    seed = _validate.integer(seed, "seed", 0)
+    seed = _validate.seed(seed)
     steps = _validate.integer(steps, "steps", 0)
     train_dim = _validate.projection_dim(train_dim, "train_dim")
     infer_dim = _validate.projection_dim(infer_dim, "infer_dim")

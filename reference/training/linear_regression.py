@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -69,8 +70,8 @@ class LinearFit(NamedTuple):
 
 def _xy(features: object, labels: object) -> tuple[Tensor, Tensor]:
     """Check a (features, labels) pair: features (n, d) floating, labels (n,) or (n, 1)."""
-    features = _validate.tensor(features, "features")
-    labels = _validate.tensor(labels, "labels")
+    features = _validate.tensor(features, "features", finite=True)
+    labels = _validate.tensor(labels, "labels", finite=True)
     if features.dim() != 2:
         raise ValueError(f"features must be 2-D (n, d), got shape {tuple(features.shape)}")
     if not features.is_floating_point() or not labels.is_floating_point():
@@ -126,29 +127,29 @@ def synthetic_data(
         >>> tuple(X.shape), tuple(y.shape)
         ((5, 2), (5,))
     """
-    if isinstance(w, Tensor | np.ndarray):
-        w_t = torch.as_tensor(w).detach().to(dtype).reshape(-1)
+    dtype = _validate.floating_dtype(dtype, "dtype")
+    if isinstance(w, np.ndarray):
+        w = torch.from_numpy(w)
+    if isinstance(w, Tensor):
+        w_t = _validate.tensor(w, "w", finite=True).detach().to(torch.float64).reshape(-1)
     elif isinstance(w, Sequence) and not isinstance(w, str):
-        for v in w:
-            _validate.real_number(v, "w")
-        w_t = torch.tensor([float(v) for v in w], dtype=dtype)
+        w_t = torch.tensor([_validate.real_number(v, "w") for v in w], dtype=torch.float64)
     else:
         raise TypeError(f"w must be a sequence of numbers or a tensor, got {type(w).__name__}")
-    if w_t.numel() == 0 or not bool(torch.isfinite(w_t).all()):
-        raise ValueError(f"w must be a non-empty vector of finite numbers, got {w!r}")
+    if w_t.numel() == 0:
+        raise ValueError("w must be a non-empty vector of finite numbers, got an empty one")
+    w_t = _validate.no_overflow(w_t.to(dtype), f"w in {dtype}", "w is")
     if isinstance(b, Tensor | np.ndarray) and int(np.prod(b.shape)) == 1:
         b = float(b.item())  # a one-element tensor or array is accepted as a number
     b_v = _validate.real_number(b, "b")
     n = _validate.integer(n, "n", 1)
     sigma = _validate.real_number(noise_std, "noise_std", minimum=0)
-    seed = _validate.integer(seed, "seed")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}")
+    seed = _validate.seed(seed)
     gen = torch.Generator().manual_seed(seed)
     features = torch.randn(n, w_t.numel(), generator=gen, dtype=dtype)
     noise = torch.randn(n, generator=gen, dtype=dtype) * sigma
     labels = features @ w_t + b_v + noise
-    return features, labels
+    return features, _validate.no_overflow(labels, f"the {dtype} labels", "w, b or noise_std is")
 
 
 def data_iter(
@@ -236,21 +237,34 @@ def mse_stable_lr(x: Tensor | np.ndarray, *, half: bool = False) -> float:
         >>> round(mse_stable_lr(torch.tensor([1.0, -1.0])), 6)  # H = 2 I
         1.0
     """
-    if isinstance(x, Tensor):
-        a = x.detach().to("cpu", torch.float64).numpy()
-    elif isinstance(x, np.ndarray):
-        a = x.astype(np.float64)
-    else:
+    half = _validate.boolean(half, "half")
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    if not isinstance(x, Tensor):
         raise TypeError(f"x must be a torch.Tensor or numpy array, got {type(x).__name__}")
+    a = _validate.tensor(x, "x", finite=True).detach().to("cpu", torch.float64).numpy()
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2 or a.shape[0] == 0:
         raise ValueError(f"x must have shape (n,) or (n, d) with n >= 1, got {a.shape}")
-    if not np.isfinite(a).all():
-        raise ValueError("x must be finite")
-    design = np.hstack([a, np.ones((a.shape[0], 1))])
-    hessian = (1.0 if half else 2.0) * design.T @ design / a.shape[0]
-    return float(2.0 / np.linalg.eigvalsh(hessian)[-1])
+    c = 1.0 if half else 2.0
+    largest = float(np.abs(a).max())
+    if largest <= 2.0**500:
+        design = np.hstack([a, np.ones((a.shape[0], 1))])
+        return float(2.0 / np.linalg.eigvalsh(c * design.T @ design / a.shape[0])[-1])
+    # Entries this large would overflow x^T x. With x = 2^e s (exact, by a power of two) the
+    # Hessian is 4^e c/n s^T s plus terms smaller by a factor 2^-e or more, so its largest
+    # eigenvalue is 4^e lambda_max(c/n s^T s) to far better than float64's precision.
+    exponent = math.frexp(largest)[1]
+    s_ = np.ldexp(a, -exponent)
+    lam = np.linalg.eigvalsh(c * s_.T @ s_ / a.shape[0])[-1]
+    bound = float(np.ldexp(2.0 / lam, -2 * exponent))
+    if bound == 0.0:
+        raise ValueError(
+            "x is too large: the stable learning rate 2/lambda_max underflows float64 "
+            f"(largest |x| = {largest:.3g})"
+        )
+    return float(bound)
 
 
 def _check_finite(loss: Tensor, params: Sequence[Tensor], where: str, lr: float, bound: str):
@@ -274,13 +288,16 @@ def _minibatch_arguments(
 ) -> tuple[torch.Tensor, torch.Tensor, int, float, int, int, float]:
     """Validate the arguments shared by the two minibatch trainers."""
     features, labels = _xy(features, labels)
+    # Detached: the loops differentiate with respect to the parameters only, and must not
+    # write a .grad into the caller's tensors when those require grad.
+    features, labels = features.detach(), labels.detach()
     return (
         features,
         labels,
         _validate.integer(batch_size, "batch_size", 1),
-        _validate.real_number(lr, "lr", minimum=0, exclusive=True),
+        _validate.learning_rate(lr, features.dtype),
         _validate.integer(num_epochs, "num_epochs", 0),
-        _validate.integer(seed, "seed"),
+        _validate.seed(seed),
         _validate.real_number(init_std, "init_std", minimum=0),
     )
 
@@ -338,10 +355,7 @@ def train_linear_scratch(
     gen = torch.Generator().manual_seed(seed)
     w = (torch.randn(features.shape[1], 1, generator=gen, dtype=dtype) * std).requires_grad_()
     b = torch.zeros(1, dtype=dtype, requires_grad=True)
-    bound = (
-        f"the full-batch stable bound for this loss is lr < "
-        f"{mse_stable_lr(features, half=True):.4g}"
-    )
+    bound = _stable_bound_text(features, half=True)
 
     def half_squared(xb: Tensor, yb: Tensor) -> Tensor:
         return (xb @ w + b - yb.reshape(-1, 1)) ** 2 / 2
@@ -408,12 +422,14 @@ def train_linear_concise(
         features, labels, batch_size, lr, num_epochs, seed, init_std
     )
     gen = torch.Generator().manual_seed(seed)
-    net = nn.Linear(features.shape[1], 1, dtype=features.dtype)
+    # skip_init: nn.Linear's own initial draw would advance the global generator; both
+    # parameters are set right below.
+    net = torch.nn.utils.skip_init(nn.Linear, features.shape[1], 1, dtype=features.dtype)
     nn.init.normal_(net.weight, mean=0.0, std=std, generator=gen)
     nn.init.constant_(net.bias, 0.0)
     loss_fn = nn.MSELoss()
     optimizer = torch.optim.SGD(net.parameters(), lr=eta)
-    bound = f"the full-batch stable bound for this loss is lr < {mse_stable_lr(features):.4g}"
+    bound = _stable_bound_text(features)
     params = (net.weight, net.bias)
 
     losses: list[float] = []
@@ -437,15 +453,26 @@ def train_linear_concise(
 
 
 def _vector(name: str, value: Sequence[float] | Tensor, dtype: torch.dtype) -> Tensor:
+    """A non-empty 1-D vector of finite numbers, as a new tensor of ``dtype``."""
     if isinstance(value, Tensor):
-        t = value.detach().to(dtype).clone()
+        t = _validate.tensor(value, name, finite=True).detach().to(dtype).clone()
     elif isinstance(value, Sequence) and not isinstance(value, str):
         t = torch.tensor([_validate.real_number(v, name) for v in value], dtype=dtype)
     else:
         raise TypeError(f"{name} must be a sequence of numbers or a tensor")
     if t.dim() != 1 or t.numel() == 0:
         raise ValueError(f"{name} must be a non-empty 1-D vector, got shape {tuple(t.shape)}")
-    return t
+    return _validate.no_overflow(t, f"{name} in {dtype}", f"{name} is")
+
+
+def _stable_bound_text(x: Tensor, *, half: bool = False) -> str:
+    """The divergence message's hint: the full-batch stable bound, or why there is none."""
+    try:
+        return (
+            f"the full-batch stable bound for this loss is lr < {mse_stable_lr(x, half=half):.4g}"
+        )
+    except ValueError as error:
+        return f"no stable bound can be given ({error})"
 
 
 def fit_two_points(
@@ -489,9 +516,8 @@ def fit_two_points(
         ((51.826, -9.4314), 45.1103)
     """
     epochs = _validate.integer(epochs, "epochs", 0)
-    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch dtype, got {dtype!r}")
+    dtype = _validate.floating_dtype(dtype, "dtype")
+    eta = _validate.learning_rate(lr, dtype)
     xs = _vector("x", x, dtype)
     ys = _vector("y", y, dtype)
     w = _vector("w0", w0, dtype).requires_grad_()
@@ -499,7 +525,8 @@ def fit_two_points(
         raise ValueError(
             f"x, y and w0 must have the same length, got {len(xs)}, {len(ys)}, {len(w)}"
         )
-    b = torch.tensor(_validate.real_number(b0, "b0"), dtype=dtype, requires_grad=True)
+    b = torch.tensor(_validate.real_number(b0, "b0"), dtype=torch.float64)
+    b = _validate.no_overflow(b.to(dtype), f"b0 in {dtype}", "b0 is").requires_grad_()
     bound = "the stable bound is 2/lambda_max of the Hessian 2/m [diag(x) 1]^T[diag(x) 1]"
     losses: list[float] = []
     for epoch in range(epochs):
@@ -538,7 +565,7 @@ def ten_x_data(n: int = 1000, *, seed: int = 0) -> tuple[Tensor, Tensor]:
         (torch.float64, 1000, 99.9)
     """
     n = _validate.integer(n, "n", 2)
-    seed = _validate.integer(seed, "seed")
+    seed = _validate.seed(seed)
     x = np.arange(n) * 0.1  # the same grid as np.arange(0, n / 10, 0.1), without drift
     y = 10.0 * x + 4.0 + np.random.default_rng(seed).random(n)
     return torch.from_numpy(x), torch.from_numpy(y)
@@ -588,14 +615,14 @@ def fit_ten_x(
         (10.0, 4.5)
     """
     steps = _validate.integer(steps, "steps", 0)
-    eta = _validate.real_number(lr, "lr", minimum=0, exclusive=True)
+    eta = _validate.learning_rate(lr, torch.float32)
     standardize = _validate.boolean(standardize, "standardize")
     x, y = ten_x_data(n, seed=seed)
     mean, scale = 0.0, 1.0
     if standardize:
         mean, scale = x.mean().item(), x.std(correction=0).item()
         x = (x - mean) / scale
-    bound = f"the stable bound for this data is lr < {mse_stable_lr(x):.4g}"
+    bound = _stable_bound_text(x)
     w = nn.Parameter(torch.tensor([7.0]))
     b = nn.Parameter(torch.tensor([6.0]))
     optimizer = torch.optim.SGD([w, b], lr=eta)
@@ -656,13 +683,17 @@ def least_squares_test_mse(
     n_test = _validate.integer(n_test, "n_test", 1)
     w = _vector("true_w", true_w, torch.float64)
     sigma = _validate.real_number(noise_std, "noise_std", minimum=0)
-    gen = torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+    gen = torch.Generator().manual_seed(_validate.seed(seed))
     d = len(w)
     X = torch.randn(n_train, d, generator=gen, dtype=torch.float64)
     y = X @ w + sigma * torch.randn(n_train, generator=gen, dtype=torch.float64)
+    _validate.no_overflow(y, "the training targets", "true_w or noise_std is")
     # numpy's lstsq (LAPACK gelsd) returns the minimum-norm solution; for these small
     # systems it is also much cheaper than an SVD-based torch.linalg.pinv on a busy machine.
     w_hat = torch.from_numpy(np.linalg.lstsq(X.numpy(), y.numpy(), rcond=None)[0])
     X_test = torch.randn(n_test, d, generator=gen, dtype=torch.float64)
     y_test = X_test @ w + sigma * torch.randn(n_test, generator=gen, dtype=torch.float64)
-    return float(((X_test @ w_hat - y_test) ** 2).mean())
+    mse = ((X_test @ w_hat - y_test) ** 2).mean()
+    return float(
+        _validate.no_overflow(mse, "the test mean squared error", "true_w or noise_std is")
+    )
