@@ -37,15 +37,15 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
 
 $(STAMP_TEST): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,fast]'
 	@touch $@
 
 $(STAMP_DOCS): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) -e '.[test,docs]'
+	$(PIP) -e '.[test,fast,docs]'
 	@touch $@
 
 $(STAMP_SITE): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) -e '.[test,docs,site]'
+	$(PIP) -e '.[test,fast,docs,site]'
 	@touch $@
 
 test: $(STAMP_TEST)

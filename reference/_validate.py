@@ -310,3 +310,58 @@ def projection_dim(value: object, name: str = "dim") -> int:
     if isinstance(value, bool | np.bool_) or not isinstance(value, Integral) or value not in (0, 1):
         raise ValueError(f"{name} must be 0 (column sums) or 1 (row sums), got {value!r}")
     return int(value)
+
+
+def float64_matrix(value: object, name: str) -> torch.Tensor:
+    """A non-empty, real, 2-D tensor ``[n, k]`` as float64 on the CPU, C-contiguous.
+
+    Only metadata are checked (type, dtype, device, shape; :func:`tensor` refuses meta and
+    complex tensors): no pass over the values. The
+    tensor itself is returned, detached, when it already is float64, CPU and contiguous;
+    otherwise a converted copy (the only copy a caller then makes).
+
+    Raises:
+        TypeError: as :func:`tensor` with ``real=True``.
+        ValueError: as :func:`tensor`, or
+            ``"{name} must be a non-empty 2-D tensor [n, k], got shape {shape}"``.
+    """
+    value = tensor(value, name, real=True)
+    if value.dim() != 2 or value.shape[0] == 0 or value.shape[1] == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 2-D tensor [n, k], got shape {tuple(value.shape)}"
+        )
+    return value.detach().to(device="cpu", dtype=torch.float64).contiguous()
+
+
+def float64_vector(value: object, name: str, length: int, what: str) -> torch.Tensor:
+    """A real tensor of shape ``[length]`` or ``[length, 1]`` as a float64 CPU vector.
+
+    Like :func:`float64_matrix`: metadata checks only, no copy when none is needed (the
+    ``[length, 1]`` form is reshaped as a view). ``what`` names the argument whose size
+    fixed ``length`` (for the message).
+
+    Raises:
+        TypeError: as :func:`tensor` with ``real=True``.
+        ValueError: as :func:`tensor`, or
+            ``"{name} must have shape [{length}] or [{length}, 1] to match {what}, got ..."``.
+    """
+    value = tensor(value, name, real=True)
+    if not (value.dim() == 1 or (value.dim() == 2 and value.shape[1] == 1)) or (
+        value.shape[0] != length
+    ):
+        raise ValueError(
+            f"{name} must have shape [{length}] or [{length}, 1] to match {what}, "
+            f"got {tuple(value.shape)}"
+        )
+    return value.detach().to(device="cpu", dtype=torch.float64).reshape(length).contiguous()
+
+
+def name_non_finite(*tensors: tuple[torch.Tensor, str]) -> None:
+    """Raise :func:`finite`'s error for the first ``(tensor, name)`` holding inf or nan.
+
+    Meant for the error path of a computation that learned from its own result that some
+    input was not finite (a sum of products became inf or nan): only then are the inputs
+    scanned, to name the culprit. Returns quietly when every tensor is finite.
+    """
+    for value, name in tensors:
+        finite(value, name)

@@ -14,8 +14,11 @@ loss of the run.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +29,7 @@ from hypothesis import strategies as st
 from reference.digits import load_digits
 from reference.errors import DivergenceError
 from reference.features import design_matrix
+from reference.training import _gram_numba, data_iter, fast, gd_full_batch, sgd_per_sample
 from reference.training.fast import (
     GRAM_METHODS,
     OVERFLOW_LOG2,
@@ -275,11 +279,11 @@ def test_gram_is_X_transpose_X_and_X_transpose_y(problem, method):
 @pytest.mark.parametrize(
     ("n", "k", "method"),
     [
-        (1, 3, "native"),
-        (1000, 3, "native"),
-        (2**18 + 7, 3, "native"),
-        (777, 1, "native"),
-        (501, 6, "native"),
+        (1, 3, "numba"),
+        (1000, 3, "numba"),
+        (2**18 + 7, 3, "numba"),
+        (777, 1, "numba"),
+        (501, 6, "numba"),
         (2**19 + 1, 3, "auto"),  # 1.5M entries: auto picks the single-pass kernel
     ],
 )
@@ -526,4 +530,391 @@ def test_the_inputs_are_not_modified_and_zero_epochs_return_a_copy_of_w0():
     sgd_per_sample_fast(X, y, w0, 0.1, 3, history=True)
     for a, b in zip((X, y, w0), before, strict=True):
         assert torch.equal(a, b)
-    assert set(GRAM_METHODS) == {"auto", "blas", "native"}
+    assert set(GRAM_METHODS) == {"auto", "blas", "numba"}
+
+
+# ---------------------------------------------------------------------- the readable loops
+TRAINERS = {"sgd": (sgd_per_sample, "epoch"), "gd": (gd_full_batch, "step")}
+METHODS = ("auto", "fast", "loop")
+
+
+def first_past_2_500(X, y, w0, lr, count, per_sample):
+    """Oracle: the first epoch (step) after which some |w_j| > 2^500, else None.
+
+    The Python-float loops of this file, one epoch (step) at a time; a nan weight counts
+    as past (it compares false with everything).
+    """
+    oracle = loop_sgd if per_sample else loop_gd
+    w = list(w0)
+    for index in range(1, count + 1):
+        try:
+            w = oracle(X, y, np.array(w), lr, 1)[0]
+        except LoopDiverged:
+            return index
+        if not max(abs(v) for v in w) < 2.0**OVERFLOW_LOG2:
+            return index
+    return None
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+@pytest.mark.parametrize("factor", [2.0, 5.0])
+def test_every_method_raises_at_the_epoch_the_loop_passes_2_to_the_500(trainer, factor):
+    # One contract for the readable loop (method="loop") and the closed form ("fast", the
+    # default "auto"): DivergenceError at the first epoch (step) after which the weights pass
+    # 2^500, found here by the oracle loop; the same message on every method.
+    X, y, w0 = _overflow_start()
+    per_sample = trainer == "sgd"
+    bound = per_sample_bound(X) if per_sample else full_batch_bound(X)
+    lr, count = factor * bound, 3000
+    expected = first_past_2_500(X, y, w0, lr, count, per_sample)
+    assert expected is not None
+    assert expected < count
+    function, unit = TRAINERS[trainer]
+    messages = set()
+    for method in METHODS:
+        with pytest.raises(DivergenceError) as raised:
+            function(t64(X), t64(y), t64(w0), lr, count, method=method)
+        assert _named_index(raised.value, unit, count) == expected, method
+        messages.add(str(raised.value))
+        assert f"lr={lr:g}" in str(raised.value)
+        assert f"{bound:.6g}" in str(raised.value)
+    assert len(messages) == 1, messages  # word for word the same on every path
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+def test_near_float64_limits_the_bound_is_a_finite_number_and_the_epoch_exact(trainer):
+    # X = diag(s, 2s) with s = 2^500, y = 0, w0 = (1, 1), lr = 1/s^2 = 2^-1000. Both the
+    # per-sample maps and the full-batch step multiply w_1 by 1 - lr s^2 = 0 and w_2 by
+    # 1 - 4 lr s^2 = -3 (per epoch or per step): w_2 = (-3)^t, past 2^500 first at
+    # t = ceil(500 / log2 3) = 316; rho = 3; the stable bound is 2 / (4 s^2) = 2^-1001 both
+    # for 2/max|x_i|^2 and for 2/lambda_max(X^T X), far from 1 yet a normal float64.
+    s = 2.0**500
+    X, y, w0 = t64([[s, 0.0], [0.0, 2 * s]]), torch.zeros(2, dtype=torch.float64), t64([1, 1])
+    lr, count = 2.0**-1000, 1000
+    expected = math.ceil(500 / math.log2(3))
+    assert 3.0**expected > 2.0**500 > 3.0 ** (expected - 1)
+    function, unit = TRAINERS[trainer]
+    for method in METHODS:
+        with pytest.raises(DivergenceError) as raised:
+            function(X, y, w0, lr, count, method=method)
+        message = str(raised.value)
+        assert _named_index(raised.value, unit, count) == expected
+        assert f"= {2.0**-1001:.6g}" in message
+        assert float(re.search(r"rho = ([0-9.e+-]+)", message).group(1)) == pytest.approx(3.0)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+def test_a_learning_rate_of_1e300_is_a_divergence_on_every_method(trainer):
+    # The issue's example: lr = 1e300 used to end in numpy's LinAlgError on the default
+    # path. The first update overflows: epoch (step) 1, and the message still quotes the
+    # finite stable bound of the data.
+    X, y, w0 = _overflow_start()
+    bound = per_sample_bound(X) if trainer == "sgd" else full_batch_bound(X)
+    function, unit = TRAINERS[trainer]
+    for method in METHODS:
+        with pytest.raises(DivergenceError) as raised:
+            function(t64(X), t64(y), t64(w0), 1e300, 3, method=method)
+        assert _named_index(raised.value, unit, 3) == 1
+        assert f"= {bound:.6g}" in str(raised.value)
+        assert not re.search(r"\b(nan|inf)\b", str(raised.value))
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_data_too_large_for_a_bound_say_so_instead_of_quoting_zero():
+    # X = diag(s, 2s), s = 2^600: the bound 2 / (4 s^2) = 2^-1201 is below float64's
+    # smallest number; the message gives it as a power of two and says why. (Any usable lr
+    # diverges at once: lr = 2^-1000 multiplies w_2 by 1 - 2^202 per epoch.)
+    s = 2.0**600
+    X, y, w0 = t64([[s, 0.0], [0.0, 2 * s]]), torch.zeros(2, dtype=torch.float64), t64([1, 1])
+    for method in METHODS:
+        with pytest.raises(DivergenceError) as raised:
+            sgd_per_sample(X, y, w0, 2.0**-1000, 1000, method=method)
+        assert "= 2**-1201.0, below float64's range" in str(raised.value)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+def test_with_history_every_method_raises_at_the_first_overflowing_loss(trainer):
+    # y = 0, X = [[a, 0]], w0 = (1, 0), lr = 3 / a^2: w_1 is multiplied by 1 - lr a^2 = -2
+    # per epoch (step). With a = 2^480 the squared residual (a w_1)^2 that the loss of epoch
+    # t sums (then halves) is 2^960 4^(t-1): it overflows (>= 2^1024) first at t = 33, while
+    # w_1 = (-2)^(t-1) is still far below 2^500. Without history nothing is raised there.
+    a = 2.0**480
+    X, y, w0 = t64([[a, 0.0]]), torch.zeros(1, dtype=torch.float64), t64([1.0, 0.0])
+    lr, count = 3.0 / a**2, 40
+    expected = next(t for t in range(1, count) if 960 + 2 * (t - 1) >= 1024)
+    assert expected == 33
+    function, unit = TRAINERS[trainer]
+    for method in METHODS:
+        with pytest.raises(DivergenceError, match="the recorded loss overflows") as raised:
+            function(X, y, w0, lr, count, history=True, method=method)
+        assert _named_index(raised.value, unit, count) == expected
+        w = function(X, y, w0, lr, count, method=method)
+        assert w[0].item() == (-2.0) ** count
+
+
+@pytest.mark.claim("CORE-EPOCH-MAP")
+@pytest.mark.claim("CORE-GRAM")
+@given(problem=problems(max_n=6, max_k=4), factor=lr_factors, count=counts)
+def test_the_readable_loops_record_the_oracle_losses(problem, factor, count):
+    # history=True on method="loop": the loss of every epoch (step), as the oracle loops
+    # record it (residuals measured before each update), and the same as the fast path's.
+    X, y, w0 = problem["X"], problem["y"], problem["w0"]
+    for trainer, per_sample in (("sgd", True), ("gd", False)):
+        lr = factor * (per_sample_bound(X) if per_sample else full_batch_bound(X))
+        try:
+            if per_sample:
+                expected, losses, scale = loop_sgd(X, y, w0, lr, count)
+            else:
+                losses = []
+                expected, scale = loop_gd(X, y, w0, lr, count, losses)
+        except LoopDiverged:
+            continue
+        if max(abs(v) for v in expected) > 2.0**400:
+            continue  # near the divergence threshold: its own specs
+        function, _ = TRAINERS[trainer]
+        got, got_losses = function(t64(X), t64(y), t64(w0), lr, count, history=True, method="loop")
+        torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+        top = max(losses, default=0.0)
+        torch.testing.assert_close(got_losses, t64(losses), rtol=RTOL, atol=RTOL * top)
+
+
+# ---------------------------------------------------------------------- inputs, every method
+NON_FINITE = [
+    (
+        "X",
+        lambda X, y, w: (
+            X.index_put((torch.tensor([1]), torch.tensor([0])), t64([math.nan])),
+            y,
+            w,
+        ),
+    ),
+    (
+        "X",
+        lambda X, y, w: (
+            X.index_put((torch.tensor([0]), torch.tensor([1])), t64([-math.inf])),
+            y,
+            w,
+        ),
+    ),
+    ("y", lambda X, y, w: (X, y.index_put((torch.tensor([2]),), t64([math.inf])), w)),
+    ("w0", lambda X, y, w: (X, y, w.index_put((torch.tensor([0]),), t64([math.nan])))),
+]
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("count", [0, 1, 50])
+@pytest.mark.parametrize(
+    ("culprit", "spoil"), NON_FINITE, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_non_finite_input_is_a_value_error_naming_it_on_every_method(
+    trainer, method, count, culprit, spoil
+):
+    # Never a DivergenceError, never a nan result: a ValueError that starts with the name.
+    rng = np.random.default_rng(3)
+    X, y, w = spoil(t64(rng.standard_normal((4, 2))), t64(rng.standard_normal(4)), t64([0.5, 0.5]))
+    function, _ = TRAINERS[trainer]
+    for history in (False, True):
+        with pytest.raises(ValueError, match=rf"^{culprit} has non-finite entries"):
+            function(X, y, w, 0.01, count, history=history, method=method)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+@pytest.mark.parametrize("method", METHODS)
+def test_trainers_write_nothing_they_are_given_and_leave_the_global_rng_alone(trainer, method):
+    # Values, .grad and the global RNG are untouched, with inputs that require grad and a
+    # w0 that would be returned as is if the code were careless (steps = 0).
+    rng = np.random.default_rng(4)
+    X = t64(rng.standard_normal((5, 3))).requires_grad_()
+    y = t64(rng.standard_normal(5)).requires_grad_()
+    w0 = t64(rng.standard_normal(3)).reshape(3, 1).requires_grad_()
+    before = [t.detach().clone() for t in (X, y, w0)]
+    state = torch.random.get_rng_state()
+    function, _ = TRAINERS[trainer]
+    for count in (0, 3):
+        w, losses = function(X, y, w0, 0.01, count, history=True, method=method)
+        assert w.shape == (3, 1)
+        assert not w.requires_grad
+        w.add_(1.0)  # the result is the caller's to change: it must not be w0's storage
+        losses.add_(1.0)
+    for tensor, old in zip((X, y, w0), before, strict=True):
+        assert torch.equal(tensor.detach(), old)
+        assert tensor.grad is None
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_validation_reads_metadata_only_and_copies_nothing_already_float64():
+    # The boundary check returns the caller's float64 contiguous storage itself (no clone)
+    # and converts only what must be converted.
+    X, y, w0 = (
+        torch.ones(6, 2, dtype=torch.float64),
+        torch.ones(6, 1, dtype=torch.float64),
+        torch.zeros(2),
+    )
+    Xc, yc, _, shape, _, _, _ = fast.check_problem(X, y, w0, 0.1, 3, "steps", False)
+    assert Xc.data_ptr() == X.data_ptr()
+    assert yc.data_ptr() == y.data_ptr()
+    assert shape == (2,)
+    X32 = torch.ones(6, 2)
+    assert fast.check_problem(X32, y, w0, 0.1, 3, "steps", False)[0].dtype == torch.float64
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+def test_bad_flags_and_methods_are_refused_by_name(trainer):
+    function, _ = TRAINERS[trainer]
+    with pytest.raises(TypeError, match=r"^history must be a bool"):
+        function(X_OK, Y_OK, W_OK, 0.1, 1, history="False")
+    with pytest.raises(ValueError, match=r"^method must be one of"):
+        function(X_OK, Y_OK, W_OK, 0.1, 1, method="slow")
+    with pytest.raises(ValueError, match=r"^X is a meta tensor"):
+        function(torch.ones(3, 2, device="meta"), Y_OK, W_OK, 0.1, 1)
+
+
+# ---------------------------------------------------------------------- the numba kernel
+needs_numba = pytest.mark.skipif(not _gram_numba.available(), reason="numba is not installed")
+
+
+@pytest.mark.claim("CORE-GRAM")
+def test_the_generated_kernel_module_is_up_to_date():
+    # reference/training/_gram_kernels.py is written by `python -m
+    # reference.training._gram_numba`; editing the generator without regenerating fails here.
+    path = Path(_gram_numba.__file__).with_name("_gram_kernels.py")
+    assert path.read_text(encoding="utf-8") == _gram_numba.module_source()
+
+
+@pytest.mark.claim("CORE-GRAM")
+@needs_numba
+@given(
+    n=st.integers(1, 300),
+    k=st.integers(1, _gram_numba.MAX_COLUMNS),
+    seed=st.integers(0, 2**32 - 1),
+    scale=st.sampled_from([1e-150, 1.0, 1e150]),
+)
+def test_the_numba_kernel_agrees_with_blas(n, k, seed, scale):
+    # Oracle: numpy's BLAS products X^T X, X^T y and y . y on the same data, to rounding
+    # of sums of n products (relative to the sums of absolute products).
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((n, k)) * scale, rng.standard_normal(n) * scale
+    G, c, yy = _gram_numba.gram_sums(X, y, threads=1)
+    absG, absc = np.abs(X).T @ np.abs(X), np.abs(X).T @ np.abs(y)
+    np.testing.assert_allclose(G, X.T @ X, rtol=0, atol=1e-13 * (absG.max() + 1e-300))
+    np.testing.assert_allclose(c, X.T @ y, rtol=0, atol=1e-13 * (absc.max() + 1e-300))
+    assert yy == pytest.approx(float(y @ y), rel=1e-13)
+    assert np.array_equal(G, G.T)
+
+
+@pytest.mark.claim("CORE-GRAM")
+@needs_numba
+@pytest.mark.parametrize("k", [3])  # compiling a parallel kernel cold takes 3-20 s
+def test_the_parallel_kernel_agrees_with_blas_and_with_the_serial_one(k):
+    # Above PARALLEL_MIN_ROWS rows and with 2 threads the prange kernel runs; both variants
+    # are also called directly (whatever the thread count of this machine). The kernels for
+    # other k are the same generated text (the up-to-date spec) with other constants.
+    n = _gram_numba.PARALLEL_MIN_ROWS + 17
+    rng = np.random.default_rng(k)
+    X, y = rng.standard_normal((n, k)), rng.standard_normal(n)
+    expected = np.array([*(X.T @ X)[np.triu_indices(k)], *(X.T @ y), y @ y])
+    for parallel in (False, True):
+        sums = np.array(_gram_numba._kernel(k, parallel)(X.reshape(-1), y))
+        np.testing.assert_allclose(sums, expected, rtol=1e-11, atol=1e-11 * n)
+    G, c, yy = _gram_numba.gram_sums(X, y, threads=2)
+    np.testing.assert_allclose(G, X.T @ X, rtol=1e-11, atol=1e-11 * n)
+    np.testing.assert_allclose(c, X.T @ y, rtol=1e-11, atol=1e-11 * n)
+    assert yy == pytest.approx(float(y @ y), rel=1e-11)
+
+
+@pytest.mark.claim("CORE-GRAM")
+@needs_numba
+def test_the_kernel_lets_inf_and_nan_through_so_bad_data_are_found():
+    # fastmath is limited to reassociation and contraction: no "no nans" assumption.
+    X, y = np.ones((40, 3)), np.ones(40)
+    X[7, 1] = math.nan
+    assert not np.isfinite(_gram_numba.gram_sums(X, y, 1)[0]).all()
+    X[7, 1], y[3] = 1.0, math.inf
+    assert not np.isfinite(_gram_numba.gram_sums(X, y, 1)[1]).all()
+
+
+@pytest.fixture
+def without_numba(monkeypatch):
+    """The process as if numba were not installed: `import numba` raises ImportError."""
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setattr(_gram_numba, "_numba", _gram_numba._UNSET)
+    return None
+
+
+@pytest.mark.claim("CORE-GRAM")
+def test_without_numba_everything_falls_back_to_blas(without_numba):
+    assert not _gram_numba.available()
+    rng = np.random.default_rng(6)
+    X, y, w0 = rng.standard_normal((50, 3)), rng.standard_normal(50), rng.standard_normal(3)
+    G, c = gram(t64(X), t64(y))
+    torch.testing.assert_close(G, t64(X.T @ X), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(c, t64(X.T @ y), rtol=1e-12, atol=1e-12)
+    lr = 0.5 * full_batch_bound(X)
+    expected, scale = loop_gd(X, y, w0, lr, 30)
+    got = gd_full_batch(t64(X), t64(y), t64(w0), lr, 30)
+    torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+    with pytest.raises(ValueError, match=r"^X has non-finite"):
+        gd_full_batch(t64(np.full((3, 2), math.nan)), Y_OK, W_OK, 0.1, 2)
+    with pytest.raises(ValueError, match=r"^method 'numba' needs the numba package"):
+        gram(t64(X), t64(y), method="numba")
+    importlib.import_module("reference.training")  # the package imports without numba
+
+
+@pytest.mark.claim("CORE-GRAM")
+def test_more_columns_than_the_kernels_go_to_blas():
+    rng = np.random.default_rng(9)
+    k = _gram_numba.MAX_COLUMNS + 2
+    X, y = rng.standard_normal((30, k)), rng.standard_normal(30)
+    G, c = gram(t64(X), t64(y))
+    torch.testing.assert_close(G, t64(X.T @ X), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(c, t64(X.T @ y), rtol=1e-12, atol=1e-12)
+    if _gram_numba.available():
+        with pytest.raises(ValueError, match=r"^method 'numba' handles at most 8 columns"):
+            gram(t64(X), t64(y), method="numba")
+
+
+# ---------------------------------------------------------------------- data_iter
+@pytest.mark.claim("LIN-DATA-ITER")
+@given(n=st.integers(1, 50), batch_size=st.integers(1, 60), seed=st.integers(0, 2**40))
+def test_data_iter_batches_are_the_restated_permutation_cut_in_slices(n, batch_size, seed):
+    # The draw restated: one torch.randperm(n) from Generator().manual_seed(seed); batch b
+    # holds the examples order[b*B : (b+1)*B], features and labels alike.
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    features = torch.arange(2 * n, dtype=torch.float32).reshape(n, 2)
+    labels = torch.arange(n)
+    batches = list(data_iter(batch_size, features, labels, seed=seed))
+    assert len(batches) == math.ceil(n / batch_size)
+    for b, (xb, yb) in enumerate(batches):
+        idx = order[b * batch_size : (b + 1) * batch_size]
+        assert torch.equal(yb, labels[idx])
+        assert torch.equal(xb, features[idx])
+
+
+@pytest.mark.claim("LIN-DATA-ITER")
+def test_data_iter_draws_one_permutation_from_a_given_generator_and_writes_nothing():
+    n = 23
+    generator, twin = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    features, labels = (
+        torch.randn(n, 3, generator=torch.Generator().manual_seed(1)),
+        torch.arange(n),
+    )
+    before = features.clone()
+    state = torch.random.get_rng_state()
+    batches = data_iter(4, features, labels, seed=generator)
+    order = torch.randperm(n, generator=twin)  # the draw, restated on the twin
+    assert torch.equal(generator.get_state(), twin.get_state())  # advanced by exactly that
+    seen = torch.cat([yb for _, yb in batches])
+    assert torch.equal(seen, order)
+    for xb, _ in data_iter(4, features, labels, seed=0):
+        xb.mul_(0.0)  # a batch is the caller's to change: the features stay as they were
+    assert torch.equal(features, before)
+    assert torch.equal(torch.random.get_rng_state(), state)

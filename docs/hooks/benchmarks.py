@@ -39,7 +39,6 @@ REFERENCE = {"minibatch": "data_iter"}  # every other benchmark is relative to t
 FAST = "fast path"
 FLOOR = "stream X.sum()"
 INK, ACCENT, MUTED = "#1a237e", "#e65100", "#9e9e9e"
-NATIVE = {True: "; native Gram kernel built", False: "; native Gram kernel NOT available (BLAS)"}
 
 matplotlib.rcParams.update({"svg.hashsalt": "gradspec", "svg.fonttype": "path", "font.size": 9})
 
@@ -56,6 +55,16 @@ def seconds(value: float) -> str:
         if value >= factor:
             return f"{value / factor:.3g} {unit}"
     return f"{value:.3g} s"
+
+
+def kernel_text(versions: dict[str, Any]) -> str:
+    """Which Gram kernel the run had (older runs recorded a C kernel, newer ones numba)."""
+    if "numba" in versions:
+        numba = versions["numba"]
+        return f"; numba {numba} (Gram kernel)" if numba else "; numba NOT installed (BLAS)"
+    if "gram_native_kernel" in versions:
+        return "; C Gram kernel" if versions["gram_native_kernel"] else "; BLAS Gram"
+    return ""
 
 
 def times_of(group: dict[str, dict[str, Any]]) -> dict[str, float]:
@@ -160,7 +169,7 @@ def provenance(data: dict[str, Any]) -> list[str]:
         f"{machine.get('system') or '?'}), Python {machine.get('python')}, torch "
         f"{versions.get('torch')} ({versions.get('torch_threads')} threads), numpy "
         f"{versions.get('numpy')}, pytest-benchmark {versions.get('pytest_benchmark')}"
-        f"{NATIVE.get(versions.get('gram_native_kernel'), '')}.",
+        f"{kernel_text(versions)}.",
         f"    Each time is the {data['statistic']}. A ratio marked *timed interleaved* "
         "comes from a second timing of its two contenders, alternating round by round so "
         "that both see the same moments of the machine. Reproduce with "

@@ -11,17 +11,27 @@ composed, powered and analysed instead of iterated.
   $O(k^3 \log E)$ (:func:`sgd_per_sample_fast`).
 * **Full-batch GD.** A step on $L(w) = \tfrac12 \lVert X w - y \rVert^2$ is
   $w \mapsto (I - \eta G) w + \eta c$ with $G = X^\top X$ and $c = X^\top y$: the data
-  enter only through $(G, c)$, read in one pass (:func:`gram`); all the steps then cost
-  $O(k^3 \log T)$ whatever $n$ is (:func:`gd_from_gram`, :func:`gd_full_batch_fast`).
+  enter only through $(G, c)$, read in one pass (:func:`gram`, a numba kernel when numba is
+  installed); all the steps then cost $O(k^3 \log T)$ whatever $n$ is (:func:`gd_from_gram`,
+  :func:`gd_full_batch_fast`).
 * **Divergence** is read off the spectrum instead of waiting for an overflow: per-sample
   SGD grows like $\rho(M)^E$ where $\rho$ is the spectral radius of the linear part of the
   epoch map, full-batch GD like $\max_j |1 - \eta \lambda_j(G)|^T$. The powers are
   computed with exact power-of-two rescaling, so the size the weights *would* reach is
-  known even when it is far outside float64's range; past
-  $2^{500} \approx 3 \times 10^{150}$ (where the readable loops' loss, a sum of squared
-  residuals, overflows) the fast paths raise :class:`~reference.errors.DivergenceError`
-  with the epoch (step) at which the weights leave that range, the learning rate and the
-  stable bound $2 / \lambda_{\max}$.
+  known even when it is far outside float64's range; when they pass
+  $2^{500} \approx 3 \times 10^{150}$ (where a loss, a sum of squared residuals, is about
+  to overflow) the fast paths raise :class:`~reference.errors.DivergenceError` naming the
+  first epoch (step) whose weights are past that size, found by bisection over the powers,
+  with the learning rate, $\rho$ and the stable bound $2 / \lambda_{\max}$ (computed on
+  data scaled by a power of two, so that it is a finite number or the message says why
+  there is none). The readable loops raise the same error, with the same message, at the
+  same epoch (step).
+
+The public functions here validate their arguments (metadata only: no pass over the data,
+no copy of float64 contiguous input) and learn finiteness from the pass they make anyway: a
+non-finite entry of $X$ or $y$ makes $G$, $c$ or $M$ non-finite, and only then are the
+inputs scanned to name the culprit. The trainers of :mod:`reference.training.squared_loss`
+validate once and call the private functions below, which trust their input.
 
 Everything is float64. The small matrices are handled with numpy (a $7 \times 7$ product
 costs a microsecond there); the public currency is :class:`torch.Tensor`.
@@ -29,18 +39,7 @@ costs a microsecond there); the public currency is :class:`torch.Tensor`.
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
-import logging
 import math
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
-import threading
-from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 
 import numpy as np
@@ -48,6 +47,7 @@ import torch
 
 from reference import _validate
 from reference.errors import DivergenceError
+from reference.training import _gram_numba
 
 __all__ = [
     "GRAM_METHODS",
@@ -59,49 +59,15 @@ __all__ = [
     "sgd_per_sample_fast",
 ]
 
-log = logging.getLogger(__name__)
-
 #: Weights larger than ``2**OVERFLOW_LOG2`` count as diverged (their squared residuals
 #: would overflow float64, whose largest value is about ``2**1024``).
 OVERFLOW_LOG2: Final = 500
 
 #: How :func:`gram` may compute $X^\top X$ and $X^\top y$.
-GRAM_METHODS: Final = ("auto", "blas", "native")
-
-#: ``gram(method="auto")`` uses the native single-pass kernel from this many entries of ``X``
-#: on ...
-NATIVE_MIN_ENTRIES: Final = 1 << 20
-#: ... for at most this many columns (beyond that a GEMM is well served anyway).
-NATIVE_MAX_COLUMNS: Final = 8
+GRAM_METHODS: Final = ("auto", "blas", "numba")
 
 # Per-sample matrices are multiplied in blocks of this many samples (bounded memory).
 _BLOCK: Final = 1 << 12
-
-
-# ---------------------------------------------------------------------- validation
-def _check_finite(value: torch.Tensor, name: str) -> None:
-    """``value`` is a float64 CPU tensor (as the validators below return it)."""
-    if not np.isfinite(value.numpy()).all():
-        raise ValueError(f"{name} has non-finite entries (inf or nan)")
-
-
-def _design(X: object) -> torch.Tensor:
-    X = _validate.tensor(X, "X", real=True)
-    if X.dim() != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must be a non-empty 2-D tensor [n, k], got shape {tuple(X.shape)}")
-    return X.detach().to(device="cpu", dtype=torch.float64).contiguous()
-
-
-def _vector(value: object, name: str, length: int, what: str) -> torch.Tensor:
-    value = _validate.tensor(value, name, real=True)
-    if not (value.dim() == 1 or (value.dim() == 2 and value.shape[1] == 1)) or (
-        value.shape[0] != length
-    ):
-        raise ValueError(
-            f"{name} must have shape [{length}] or [{length}, 1] to match {what}, "
-            f"got {tuple(value.shape)}"
-        )
-    return value.detach().to(device="cpu", dtype=torch.float64).reshape(length).contiguous()
 
 
 # ---------------------------------------------------------------------- powers
@@ -137,18 +103,19 @@ def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, 
             top = float(np.max(np.abs(u)))
             if top == 0.0 or math.frexp(top)[1] < OVERFLOW_LOG2 - 64:
                 return u, 0
-    u, u_exp = v.copy(), 0
-    base, base_exp = M.copy(), 0
-    while power:
-        if power & 1:
-            u = base @ u
-            u, shift = _rescale(u)
-            u_exp += base_exp + shift
-        power >>= 1
-        if power:
-            base = base @ base
-            base, shift = _rescale(base)
-            base_exp = 2 * base_exp + shift
+    u, u_exp = _rescale(v.copy())
+    base, base_exp = _rescale(M.copy())
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite M stays non-finite
+        while power:
+            if power & 1:
+                u = base @ u
+                u, shift = _rescale(u)
+                u_exp += base_exp + shift
+            power >>= 1
+            if power:
+                base = base @ base
+                base, shift = _rescale(base)
+                base_exp = 2 * base_exp + shift
     return u, u_exp
 
 
@@ -160,36 +127,149 @@ def _log2_size(u: np.ndarray, exponent: int) -> float:
     return -math.inf if top == 0.0 else math.log2(top) + exponent
 
 
-def _overflow_index(size_log2: float, count: int, rho: float) -> int:
-    """Estimate the first epoch (step) whose weights exceed 2**OVERFLOW_LOG2.
+def _passes(M: np.ndarray, start: np.ndarray, k: int, count: int) -> bool:
+    """Whether the weights of ``M^count start`` are past 2**OVERFLOW_LOG2 (or not finite)."""
+    u, exponent = _power_apply(M, count, start)
+    return not _log2_size(u[:k], exponent) < OVERFLOW_LOG2
 
-    After the transient, the size grows by the factor ``rho`` per epoch, so the crossing
-    lies ``(size_log2 - OVERFLOW_LOG2) / log2(rho)`` epochs before the last one.
+
+def _first_crossing(M: np.ndarray, start: np.ndarray, k: int, count: int) -> int:
+    """The first power ``e <= count`` whose weights pass 2**OVERFLOW_LOG2, by bisection.
+
+    ``M^count start`` is known to pass. Past the transient the size grows by a constant
+    factor per power, so the predicate is monotone there; bisection costs
+    ``log2(count)`` evaluations of ``O(k^3 log count)`` each.
     """
-    if not (math.isfinite(size_log2) and rho > 1.0):
-        return count
-    back = math.floor((size_log2 - OVERFLOW_LOG2) / math.log2(rho))
-    return max(1, min(count, count - back))
+    low, high = 0, count  # weights at `low` stay below (the start does), at `high` pass
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _passes(M, start, k, middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
-def _divergence(
-    *, unit: str, index: int, count: int, lr: float, bound: float, rho: float, hessian: str
+# ---------------------------------------------------------------------- the error
+def _scaled_log2(value: float, exponent: int) -> float:
+    """log2(value * 2**exponent) for value > 0."""
+    return math.log2(value) + exponent
+
+
+def _ldexp(value: float, exponent: int) -> float:
+    """value * 2**exponent, inf on overflow (math.ldexp raises there)."""
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _exponent_of(A: np.ndarray) -> int:
+    """e with max|A| = m * 2**e, 0.5 <= m < 1 (0 for an all-zero A)."""
+    top = float(np.max(np.abs(A)))
+    return math.frexp(top)[1] if top > 0 else 0
+
+
+def _bound_text(top_log2: float | None, hessian: str) -> str:
+    r"""The clause quoting the stable bound $2 / \lambda_{\max}$, given $\log_2 \lambda_{\max}$.
+
+    ``None`` means $\lambda_{\max} = 0$ (all-zero data: no learning rate diverges).
+    """
+    head = f"the largest stable learning rate for this data is 2 / lambda_max({hessian})"
+    if top_log2 is None:
+        return f"{head}, which does not exist here: X is all zeros"
+    bound_log2 = 1.0 - top_log2
+    if bound_log2 < -1022:  # below float64's smallest normal number
+        return f"{head} = 2**{bound_log2:.1f}, below float64's range (the data are too large)"
+    if bound_log2 >= 1024:
+        return f"{head} = 2**{bound_log2:.1f}, above float64's range (the data are too small)"
+    return f"{head} = {2.0**bound_log2:.6g}"
+
+
+def per_sample_top_log2(X: np.ndarray) -> float | None:
+    r"""$\log_2 \max_i \lVert x_i \rVert^2$, on $X$ scaled by a power of two (None if 0)."""
+    exponent = _exponent_of(X)
+    if exponent == 0 and not np.any(X):
+        return None
+    scaled = np.ldexp(X, -exponent)
+    return _scaled_log2(float(np.max(np.sum(scaled * scaled, axis=1))), 2 * exponent)
+
+
+def gram_eigenvalues(G: np.ndarray) -> tuple[np.ndarray, int]:
+    r"""The eigenvalues of the symmetric $G$ as ``(values, e)``: $\lambda = v \cdot 2^e$.
+
+    $G$ is scaled by an exact power of two first, so entries near float64's limits give
+    finite eigenvalues.
+    """
+    exponent = _exponent_of(G)
+    return np.linalg.eigvalsh(np.ldexp(G, -exponent)), exponent
+
+
+def design_eigenvalues(X: np.ndarray) -> tuple[np.ndarray, int]:
+    r"""The eigenvalues of $X^\top X$ as ``(values, e)``, from $X$ scaled by a power of two."""
+    exponent = _exponent_of(X)
+    scaled = np.ldexp(X, -exponent)
+    return np.linalg.eigvalsh(scaled.T @ scaled), 2 * exponent
+
+
+def _top_log2(values: np.ndarray, exponent: int) -> float | None:
+    top = float(values[-1])
+    return _scaled_log2(top, exponent) if top > 0 else None
+
+
+def _rho_gd(values: np.ndarray, exponent: int, lr: float) -> float:
+    r"""$\max_j |1 - \eta \lambda_j|$ (inf when $\eta \lambda$ leaves float64's range)."""
+    return max(abs(1.0 - _ldexp(lr * float(v), exponent)) for v in values)
+
+
+def _rho_sgd(M: np.ndarray, k: int) -> float | None:
+    """Spectral radius of the epoch map's linear part (None when M is not finite)."""
+    if not np.isfinite(M).all():
+        return None
+    linear, exponent = _rescale(M[:k, :k])
+    return _ldexp(float(np.max(np.abs(np.linalg.eigvals(linear)))), exponent)
+
+
+def divergence_error(
+    *,
+    unit: str,
+    index: int,
+    count: int,
+    lr: float,
+    rho: float | None,
+    top_log2: float | None,
+    hessian: str,
+    loss: bool = False,
 ) -> DivergenceError:
-    growth = (
-        f"the error grows by the factor rho = {rho:.6g} > 1 per {unit}"
-        if rho > 1.0
-        else f"the map is stable (rho = {rho:.6g} <= 1) but the data are too large"
+    """The error both the fast paths and the readable loops raise (one message contract).
+
+    ``unit`` is ``"epoch"`` or ``"step"``; ``index`` (1-based) the first one whose weights
+    pass ``2**OVERFLOW_LOG2`` (or, with ``loss``, whose recorded loss overflows); ``rho``
+    the growth factor per unit (None: the map itself overflows); ``top_log2`` the log2 of
+    the largest eigenvalue of the Hessian named by ``hessian`` (None: it is 0).
+    """
+    what = (
+        "the recorded loss overflows float64"
+        if loss
+        else f"the weights diverge: they pass 2**{OVERFLOW_LOG2} (float64 overflows soon after)"
     )
+    if rho is None:
+        growth = f"the {unit}'s map itself overflows float64 (lr is far too large)"
+    elif not math.isfinite(rho):
+        growth = f"the error grows per {unit} by a factor rho beyond float64's range"
+    elif rho > 1.0:
+        growth = f"the error grows by the factor rho = {rho:.6g} > 1 per {unit}"
+    else:
+        growth = f"the map is stable (rho = {rho:.6g} <= 1) but the data are too large"
     return DivergenceError(
-        f"the weights diverge: they pass 2**{OVERFLOW_LOG2} (float64 overflows soon after) "
-        f"at {unit} {index}/{count} with lr={lr:g}; {growth}; the largest stable learning "
-        f"rate for this data is 2 / lambda_max({hessian}) = {bound:.6g}"
+        f"{what} at {unit} {index}/{count} with lr={lr:g}; {growth}; "
+        f"{_bound_text(top_log2, hessian)}"
     )
 
 
 def _weights_out(u: np.ndarray, exponent: int, k: int, like: torch.Size) -> torch.Tensor:
     w = np.ldexp(u[:k], exponent) if exponent else u[:k]
-    return torch.from_numpy(np.ascontiguousarray(w, dtype=np.float64)).reshape(like)
+    return torch.from_numpy(np.array(w, dtype=np.float64)).reshape(like)
 
 
 # ---------------------------------------------------------------------- per-sample SGD
@@ -219,6 +299,14 @@ def _block_product(x: np.ndarray, t: np.ndarray, lr: float) -> np.ndarray:
     return A[0]
 
 
+def _checked_epoch_map(X: torch.Tensor, y: torch.Tensor, lr: float) -> np.ndarray:
+    """The epoch map; a non-finite one names a non-finite X or y (learned from the pass)."""
+    M = _epoch_map_np(X.numpy(), y.numpy(), lr)
+    if not np.isfinite(M).all():
+        _validate.name_non_finite((X, "X"), (y, "y"))
+    return M
+
+
 def epoch_map(X: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
     r"""The homogeneous affine map of one epoch of per-sample SGD on the squared loss.
 
@@ -238,23 +326,24 @@ def epoch_map(X: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
         lr: learning rate $\eta > 0$.
 
     Returns:
-        $M$ as a float64 tensor ``[k + 1, k + 1]`` whose last row is $(0, \dots, 0, 1)$.
+        $M$ as a float64 tensor ``[k + 1, k + 1]`` whose last row is $(0, \dots, 0, 1)$;
+        entries are inf or nan when the products overflow float64 (learning rate far too
+        large for the data).
 
     Raises:
         TypeError: an argument has the wrong type.
-        ValueError: shapes do not match, non-finite input or ``lr <= 0``.
+        ValueError: shapes do not match, non-finite input (found from $M$ itself: the
+            inputs are scanned only when $M$ is not finite) or ``lr <= 0``.
 
     Example:
         >>> M = epoch_map(torch.tensor([[1.0, 1.0], [2.0, 1.0]]), torch.tensor([1.0, 2.0]), 0.1)
         >>> M.shape, M[-1].tolist()
         (torch.Size([3, 3]), [0.0, 0.0, 1.0])
     """
-    X = _design(X)
-    y = _vector(y, "y", X.shape[0], "X")
+    X = _validate.float64_matrix(X, "X")
+    y = _validate.float64_vector(y, "y", X.shape[0], "X")
     lr = _validate.positive_finite(lr, "lr")
-    _check_finite(X, "X")
-    _check_finite(y, "y")
-    return torch.from_numpy(_epoch_map_np(X.numpy(), y.numpy(), lr))
+    return torch.from_numpy(_checked_epoch_map(X, y, lr))
 
 
 def _residual_rows(X: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
@@ -292,28 +381,56 @@ def _epoch_losses(Q: np.ndarray, M: np.ndarray, start: np.ndarray, epochs: int) 
     return losses
 
 
-def _sgd_divergence(
-    M: np.ndarray,
-    X: np.ndarray,
+def _sgd_closed_form(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    like: torch.Size,
     lr: float,
     epochs: int,
-    *,
-    size: float = math.nan,
-    index: int | None = None,
-) -> DivergenceError:
-    """The error for per-sample SGD: rho from the epoch map, the per-sample stable bound."""
+    history: bool,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Per-sample SGD on validated input: X float64 contiguous [n, k], y [n], w [k]."""
     k = X.shape[1]
-    rho = float(np.max(np.abs(np.linalg.eigvals(M[:k, :k]))))
-    top = float(np.max(np.sum(X * X, axis=1)))
-    return _divergence(
-        unit="epoch",
-        index=_overflow_index(size, epochs, rho) if index is None else index,
-        count=epochs,
-        lr=lr,
-        bound=2.0 / top if top > 0 else math.inf,
-        rho=rho,
-        hessian="x_i x_i^T",
-    )
+    if epochs == 0:
+        # no pass is made, so finiteness is checked directly (the data are not used)
+        _validate.name_non_finite((X, "X"), (y, "y"))
+        out = torch.from_numpy(w.numpy().copy()).reshape(like)
+        return (out, torch.zeros(0, dtype=torch.float64)) if history else out
+    M = _checked_epoch_map(X, y, lr)
+    Xn = X.numpy()
+    start = np.append(w.numpy(), 1.0)
+
+    def error(index: int, loss: bool = False) -> DivergenceError:
+        return divergence_error(
+            unit="epoch",
+            index=index,
+            count=epochs,
+            lr=lr,
+            rho=_rho_sgd(M, k),
+            top_log2=per_sample_top_log2(Xn),
+            hessian="x_i x_i^T",
+            loss=loss,
+        )
+
+    if not np.isfinite(M).all():  # finite data, yet lr ||x_i||^2 overflows: epoch 1 fails
+        raise error(1, loss=history)  # (its loss overflows too, which the loop sees first)
+    u, exponent = _power_apply(M, epochs, start)
+    crossing = None
+    if not _log2_size(u[:k], exponent) < OVERFLOW_LOG2:
+        crossing = _first_crossing(M, start, k, epochs)
+    if not history:
+        if crossing is not None:
+            raise error(crossing)
+        return _weights_out(u, exponent, k, like)
+    last = epochs if crossing is None else crossing  # losses of epochs 1 .. last
+    losses = _epoch_losses(_residual_rows(Xn, y.numpy(), lr), M, start, last)
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size and (crossing is None or bad[0] + 1 <= crossing):
+        raise error(int(bad[0]) + 1, loss=True)
+    if crossing is not None:
+        raise error(crossing)
+    return _weights_out(u, exponent, k, like), torch.from_numpy(losses)
 
 
 def sgd_per_sample_fast(
@@ -334,13 +451,13 @@ def sgd_per_sample_fast(
     $$
 
     with the epoch map $M$ of :func:`epoch_map` and $M^E$ by repeated squaring. Divergence
-    is decided by the spectral radius $\rho$ of the linear part $M_{1:k, 1:k}$: the weights
-    grow like $\rho^E$, and when they would pass $2^{500}$ the function raises instead of
-    returning. With ``history=True``
-    the loss of epoch $e$ (residuals measured just before each update, as the loop records
-    it) is $\tfrac12 \sum_i (q_i \cdot M^e \hat w_0)^2$ with
-    $q_i = (x_i, -y_i)^\top A_{i-1} \cdots A_0$; all the states $M^e \hat w_0$ come from
-    $\log_2 E$ doublings.
+    is decided by the sizes of the powers: when the weights after epoch $e$ would pass
+    $2^{500}$ the function raises instead of returning, naming the first such $e$ (found by
+    bisection). With ``history=True`` the loss of epoch $e$ (residuals measured just before
+    each update, as the loop records it) is $\tfrac12 \sum_i (q_i \cdot M^e \hat w_0)^2$
+    with $q_i = (x_i, -y_i)^\top A_{i-1} \cdots A_0$; all the states $M^e \hat w_0$ come
+    from $\log_2 E$ doublings. This is what ``sgd_per_sample(method="fast")`` runs, after
+    validating its arguments the same way.
 
     Args:
         X: design matrix ``[n, k]`` (bias column included).
@@ -357,9 +474,9 @@ def sgd_per_sample_fast(
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: shapes do not match, non-finite input, ``lr <= 0`` or ``epochs < 0``.
-        DivergenceError: the weights would pass $2^{500}$ (or a recorded loss overflows);
-            the message gives the epoch, ``lr``, $\rho$ and the per-sample stable bound
-            $2 / \max_i \lVert x_i \rVert^2$.
+        DivergenceError: the weights would pass $2^{500}$ (or, with ``history``, a recorded
+            loss overflows); the message gives the epoch, ``lr``, $\rho$ and the per-sample
+            stable bound $2 / \max_i \lVert x_i \rVert^2$.
 
     Example:
         >>> X = torch.tensor([[1.0, 1.0], [2.0, 1.0]])
@@ -367,143 +484,78 @@ def sgd_per_sample_fast(
         >>> tuple(round(v, 6) + 0.0 for v in w.tolist())
         (1.0, 0.0)
     """
-    X = _design(X)
-    n, k = X.shape
-    y = _vector(y, "y", n, "X")
-    w = _vector(w0, "w0", k, "X")
-    like = w0.shape
-    lr = _validate.positive_finite(lr, "lr")
-    epochs = _validate.integer(epochs, "epochs", 0)
-    for value, name in ((X, "X"), (y, "y"), (w, "w0")):
-        _check_finite(value, name)
-    Xn, yn = X.numpy(), y.numpy()
-    start = np.append(w.numpy(), 1.0)
-    if epochs == 0:
-        out = w.clone().reshape(like)
-        return (out, torch.zeros(0, dtype=torch.float64)) if history else out
+    X, y, w, like, lr, epochs, history = check_problem(X, y, w0, lr, epochs, "epochs", history)
+    return _sgd_closed_form(X, y, w, like, lr, epochs, history)
 
-    M = _epoch_map_np(Xn, yn, lr)
-    u, exponent = _power_apply(M, epochs, start)
-    size = _log2_size(u[:k], exponent)
-    if not size < OVERFLOW_LOG2:
-        raise _sgd_divergence(M, Xn, lr, epochs, size=size)
-    weights = _weights_out(u, exponent, k, like)
-    if not history:
-        return weights
-    losses = _epoch_losses(_residual_rows(Xn, yn, lr), M, start, epochs)
-    bad = np.flatnonzero(~np.isfinite(losses))
-    if bad.size:
-        raise _sgd_divergence(M, Xn, lr, epochs, index=int(bad[0]) + 1)
-    return weights, torch.from_numpy(losses)
+
+def check_problem(
+    X: object, y: object, w0: object, lr: object, count: object, count_name: str, history: object
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Size, float, int, bool]:
+    """The trainers' one validation pass (metadata only; finiteness is learned later).
+
+    Returns ``X`` float64 contiguous ``[n, k]``, ``y`` ``[n]``, ``w0`` ``[k]`` (the tensors
+    themselves when they already are float64, CPU and contiguous, converted otherwise), the
+    shape of ``w0``, and ``lr``, the count and ``history`` checked. ``w0`` is small: it is
+    checked for finiteness here.
+    """
+    X = _validate.float64_matrix(X, "X")
+    n, k = X.shape
+    y = _validate.float64_vector(y, "y", n, "X")
+    w = _validate.float64_vector(w0, "w0", k, "X")
+    _validate.finite(w, "w0")
+    lr = _validate.positive_finite(lr, "lr")
+    count = _validate.integer(count, count_name, 0)
+    history = _validate.boolean(history, "history")
+    return X, y, w, w0.shape, lr, count, history
 
 
 # ---------------------------------------------------------------------- full-batch GD
-def _gram_blas(X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    G = (X.T @ X).numpy()  # a GEMM need not return an exactly symmetric product:
-    rows, cols = np.tril_indices(G.shape[0], -1)
-    G[rows, cols] = G[cols, rows]  # mirror the upper half
-    return G, (X.T @ y).numpy()
+def _threads() -> int:
+    return max(1, torch.get_num_threads())
 
 
-def _native_source(k: int) -> str:
-    """C source of the single-pass kernel for k columns: one accumulator per sum."""
-    pairs = [(i, j) for i in range(k) for j in range(i, k)]
-    sums = [f"x{i} * x{j}" for i, j in pairs] + [f"x{i} * t" for i in range(k)]
-    names = [f"s{m}" for m in range(len(sums))]
-    loads = " ".join(f"double x{i} = r[{i}];" for i in range(k))
-    adds = "\n        ".join(f"{name} += {term};" for name, term in zip(names, sums, strict=True))
-    stores = " ".join(f"out[{m}] = {name};" for m, name in enumerate(names))
-    return f"""/* gradspec: X^T X and X^T y in one pass over row-major X [n, {k}] */
-void gram(const double *restrict x, const double *restrict y, long n, int threads,
-          double *restrict out) {{
-    double {", ".join(f"{name} = 0.0" for name in names)};
-    #pragma omp parallel for simd num_threads(threads) schedule(static) \\
-        reduction(+: {", ".join(names)})
-    for (long i = 0; i < n; i++) {{
-        const double *r = x + {k}L * i;
-        double t = y[i];
-        {loads}
-        {adds}
-    }}
-    {stores}
-}}
-"""
+def _gram(
+    X: torch.Tensor, y: torch.Tensor, method: str
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """(G, c, y.y or None) on validated float64 contiguous X [n, k] and y [n], one pass.
+
+    A non-finite G or c means a non-finite input (then named) or an overflow of the sums.
+    """
+    k = X.shape[1]
+    if method == "numba":
+        if not _gram_numba.available():
+            raise ValueError(
+                "method 'numba' needs the numba package (pip install 'gradspec[fast]')"
+            )
+        if k > _gram_numba.MAX_COLUMNS:
+            raise ValueError(
+                f"method 'numba' handles at most {_gram_numba.MAX_COLUMNS} columns, X has {k}"
+            )
+    use_numba = method == "numba" or (
+        method == "auto" and k <= _gram_numba.MAX_COLUMNS and _gram_numba.available()
+    )
+    if use_numba:
+        G, c, yy = _gram_numba.gram_sums(X.numpy(), y.numpy(), _threads())
+    else:
+        G = (X.T @ X).numpy()  # a GEMM need not return an exactly symmetric product:
+        rows, cols = np.tril_indices(k, -1)
+        G[rows, cols] = G[cols, rows]  # mirror the upper half
+        c, yy = (X.T @ y).numpy(), None
+    if not (np.isfinite(G).all() and np.isfinite(c).all()):
+        _validate.name_non_finite((X, "X"), (y, "y"))  # the culprit, on this path only
+        raise ValueError(
+            "X and y are too large: the sums of products X^T X or X^T y overflow float64 "
+            "(scale the data)"
+        )
+    return G, c, yy
 
 
-_native: dict[int, Callable[..., None] | None] = {}
-_TRIU: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-_native_lock = threading.Lock()
-
-
-def _cache_dir() -> Path:
-    root = os.environ.get("GRADSPEC_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    return Path(root or Path.home() / ".cache") / "gradspec"
-
-
-def _build_native(k: int) -> Callable[..., None] | None:
-    """Compile (once per machine and k, cached on disk) and load the C kernel."""
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        log.warning("gram: no C compiler (cc, gcc or $CC): the native kernel is unavailable")
-        return None
-    source = _native_source(k)
-    attempts = [["-O3", "-fopenmp"], ["-O3"]]  # without OpenMP: one thread, still one pass
-    if platform.machine() in ("x86_64", "AMD64") and torch.backends.cpu.get_cpu_capability() in (
-        "AVX2",
-        "AVX512",
-    ):  # this CPU has AVX2 and FMA (the library's name includes the flags)
-        attempts.insert(0, ["-O3", "-fopenmp", "-march=x86-64-v3"])
-    for flags in attempts:
-        key = hashlib.sha256(
-            "\0".join([source, compiler, *flags, platform.machine()]).encode()
-        ).hexdigest()[:16]
-        library = _cache_dir() / f"gram_k{k}_{key}.so"
-        try:
-            if not library.is_file():
-                library.parent.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(dir=library.parent) as work:
-                    c_file = Path(work) / "gram.c"
-                    c_file.write_text(source, encoding="utf-8")
-                    built = Path(work) / library.name
-                    subprocess.run(
-                        [compiler, *flags, "-shared", "-fPIC", str(c_file), "-o", str(built)],
-                        check=True,
-                        capture_output=True,
-                        timeout=120,
-                    )
-                    os.replace(built, library)  # atomic: concurrent builders agree
-            function = ctypes.CDLL(str(library)).gram
-        except (OSError, subprocess.SubprocessError) as error:
-            log.info("gram: building the native kernel with %s failed: %s", flags, error)
-            continue
-        function.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_void_p,
-            ctypes.c_long,
-            ctypes.c_int,
-            ctypes.c_void_p,
-        ]
-        function.restype = None
-        return function
-    log.warning("gram: the native kernel could not be built; using the next method")
-    return None
-
-
-def _gram_native(X: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray] | None:
-    """G and c from the C kernel (X, y float64 contiguous); None when it is unavailable."""
-    n, k = X.shape
-    with _native_lock:
-        if k not in _native:
-            _native[k] = _build_native(k)
-    function = _native[k]
-    if function is None:
-        return None
-    rows, cols = _TRIU.get(k) or _TRIU.setdefault(k, np.triu_indices(k))
-    sums = np.empty(rows.size + k)
-    function(X.data_ptr(), y.data_ptr(), n, max(1, torch.get_num_threads()), sums.ctypes.data)
-    G = np.empty((k, k))
-    G[rows, cols] = G[cols, rows] = sums[: rows.size]
-    return G, sums[rows.size :].copy()
+def _y_dot_y(y: torch.Tensor, yy: float | None) -> float:
+    if yy is None:
+        yy = float(y @ y)
+    if not math.isfinite(yy):
+        raise ValueError("y is too large: y . y overflows float64 (scale the data)")
+    return yy
 
 
 def gram(
@@ -516,30 +568,29 @@ def gram(
     $$
 
     For a tall, thin $X$ (large $n$, small $k$) a GEMM is poorly served: ``X.T @ X``
-    costs several streaming passes over $X$. The ``"native"`` method computes the
-    $k(k+1)/2 + k$ sums in *one* loop over the rows instead: a C loop with one accumulator
-    per sum, vectorized and split over ``torch.get_num_threads()`` threads by OpenMP
-    (``#pragma omp parallel for simd reduction``). It is compiled with the system's C
-    compiler (``$CC``, ``cc`` or ``gcc``; ``-O3 -fopenmp``, plus ``-march=x86-64-v3`` where
-    torch reports AVX2) on first use, once per machine and $k$ (a fraction of a second), and
-    cached under ``$GRADSPEC_CACHE`` (default ``~/.cache/gradspec``).
-    ``"auto"`` uses it from ``NATIVE_MIN_ENTRIES`` entries on for at most
-    ``NATIVE_MAX_COLUMNS`` columns, and BLAS below that size or when no compiler is found.
-    Both give $G$ and $c$ to rounding (the summation orders differ).
+    costs several streaming passes over $X$. The ``"numba"`` method computes the
+    $k(k+1)/2 + k$ sums (and $y^\top y$) in *one* loop over the rows instead: a loop with
+    one scalar accumulator per sum, written out for each $k \le 8$, vectorized by LLVM and
+    split over ``torch.get_num_threads()`` threads by numba's ``prange`` reduction
+    (:mod:`reference.training._gram_numba`). numba compiles it on first use and caches the
+    machine code on disk. ``"auto"`` uses it whenever numba is installed and
+    $k \le 8$, BLAS otherwise. Both give $G$ and $c$ to rounding (the summation orders
+    differ).
 
     Args:
         X: design matrix ``[n, k]`` (any real dtype; computed in float64).
         y: targets ``[n]`` or ``[n, 1]``.
-        method: ``"auto"``, ``"blas"`` (``X.T @ X`` and ``X.T @ y``) or ``"native"``.
+        method: ``"auto"``, ``"blas"`` (``X.T @ X`` and ``X.T @ y``) or ``"numba"``.
 
     Returns:
         ``(G, c)``: float64 tensors ``[k, k]`` (symmetric) and ``[k]``.
 
     Raises:
         TypeError: ``X`` or ``y`` is not a real tensor.
-        ValueError: shapes do not match, ``method`` is unknown, or ``X`` or ``y`` has
-            non-finite entries (found from $G$ and $c$, without an extra pass when all is
-            well).
+        ValueError: shapes do not match, ``method`` is unknown (or ``"numba"`` without
+            numba, or for more than 8 columns), or ``X`` or ``y`` has non-finite entries
+            (found from $G$ and $c$, without an extra pass when all is well), or the sums
+            overflow float64.
 
     Example:
         >>> G, c = gram(torch.tensor([[1.0, 1.0], [2.0, 1.0]]), torch.tensor([1.0, 2.0]))
@@ -548,25 +599,9 @@ def gram(
     """
     if method not in GRAM_METHODS:
         raise ValueError(f"method must be one of {GRAM_METHODS}, got {method!r}")
-    X = _design(X)
-    G, c = _gram(X, _vector(y, "y", X.shape[0], "X"), method)
+    X = _validate.float64_matrix(X, "X")
+    G, c, _ = _gram(X, _validate.float64_vector(y, "y", X.shape[0], "X"), method)
     return torch.from_numpy(G), torch.from_numpy(c)
-
-
-def _gram(X: torch.Tensor, y: torch.Tensor, method: str) -> tuple[np.ndarray, np.ndarray]:
-    """gram() on validated float64 contiguous X [n, k] and y [n]; numpy results."""
-    n, k = X.shape
-    result = None
-    if method == "native" or (
-        method == "auto" and n * k >= NATIVE_MIN_ENTRIES and k <= NATIVE_MAX_COLUMNS
-    ):
-        result = _gram_native(X, y)
-    G, c = result if result is not None else _gram_blas(X, y)
-    if not (np.isfinite(G).all() and np.isfinite(c).all()):
-        _check_finite(X, "X")  # name the culprit (only on this error path)
-        _check_finite(y, "y")
-        raise ValueError("X or y is too large: sums of their products overflow float64")
-    return G, c
 
 
 def gd_from_gram(
@@ -614,8 +649,8 @@ def gd_from_gram(
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: bad shapes, non-finite input, ``lr <= 0``, ``steps < 0`` or ``yy < 0``.
-        DivergenceError: the weights would pass $2^{500}$; the message gives the step,
-            ``lr``, $\rho$ and the stable bound $2 / \lambda_{\max}(G)$.
+        DivergenceError: the weights would pass $2^{500}$; the message gives the first
+            such step, ``lr``, $\rho$ and the stable bound $2 / \lambda_{\max}(G)$.
 
     Example:
         >>> G, c = torch.tensor([[5.0, 3.0], [3.0, 2.0]]), torch.tensor([5.0, 3.0])
@@ -626,20 +661,33 @@ def gd_from_gram(
     if G.dim() != 2 or G.shape[0] != G.shape[1] or G.shape[0] == 0:
         raise ValueError(f"G must be a square non-empty matrix [k, k], got {tuple(G.shape)}")
     k = G.shape[0]
-    G = G.detach().to(device="cpu", dtype=torch.float64)
-    c = _vector(c, "c", k, "G")
-    w = _vector(w0, "w0", k, "G")
-    like = w0.shape
+    G = _validate.float64_matrix(G, "G")
+    c = _validate.float64_vector(c, "c", k, "G")
+    w = _validate.float64_vector(w0, "w0", k, "G")
     lr = _validate.positive_finite(lr, "lr")
     steps = _validate.integer(steps, "steps", 0)
-    for value, name in ((G, "G"), (c, "c"), (w, "w0")):
-        _check_finite(value, name)
+    _validate.name_non_finite((G, "G"), (c, "c"), (w, "w0"))  # k x k: cheap
     if yy is not None:
         if isinstance(yy, bool) or not isinstance(yy, int | float):
             raise TypeError(f"yy must be a real number, got {type(yy).__name__}")
         if not (math.isfinite(yy) and yy >= 0):
             raise ValueError(f"yy must be a finite number >= 0 (it is y . y), got {yy!r}")
-    return _gd_closed_form(G.numpy(), c.numpy(), w.numpy(), like, lr, steps, yy)
+    return _gd_closed_form(G.numpy(), c.numpy(), w.numpy(), w0.shape, lr, steps, yy)
+
+
+def _gd_direct(
+    Gn: np.ndarray, cn: np.ndarray, w: np.ndarray, lr: float, steps: int
+) -> tuple[np.ndarray, int | None]:
+    """At most ``steps`` literal steps (for a T that overflows): weights, first crossing."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(1, steps + 1):
+            following = w - lr * (Gn @ w - cn)
+            if not np.max(np.abs(following)) < 2.0**OVERFLOW_LOG2:
+                return following, step
+            if np.array_equal(following, w):  # a fixed point: nothing moves any more
+                return w, None
+            w = following
+    return w, None
 
 
 def _gd_closed_form(
@@ -651,51 +699,59 @@ def _gd_closed_form(
     steps: int,
     yy: float | None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """gd_from_gram() on validated numpy float64 inputs."""
+    """gd_from_gram() on validated numpy float64 inputs (G and c finite)."""
     k = Gn.shape[0]
     if steps == 0:
         out = torch.from_numpy(w.copy()).reshape(like)
         return out if yy is None else (out, torch.zeros(0, dtype=torch.float64))
-    T = np.eye(k + 1)
-    T[:k, :k] -= lr * Gn
-    T[:k, k] = lr * cn
-    start = np.append(w, 1.0)
-    u, exponent = _power_apply(T, steps, start)
-    size = _log2_size(u[:k], exponent)
-    if not size < OVERFLOW_LOG2:
-        eigenvalues = np.linalg.eigvalsh(Gn)
-        top = float(eigenvalues[-1])
-        raise _divergence(
+
+    def error(index: int, loss: bool = False) -> DivergenceError:
+        values, exponent = gram_eigenvalues(Gn)
+        return divergence_error(
             unit="step",
-            index=_overflow_index(size, steps, float(np.max(np.abs(1.0 - lr * eigenvalues)))),
+            index=index,
             count=steps,
             lr=lr,
-            bound=2.0 / top if top > 0 else math.inf,
-            rho=float(np.max(np.abs(1.0 - lr * eigenvalues))),
+            rho=_rho_gd(values, exponent, lr),
+            top_log2=_top_log2(values, exponent),
             hessian="X^T X",
+            loss=loss,
         )
-    weights = _weights_out(u, exponent, k, like)
+
+    T = np.eye(k + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        T[:k, :k] -= lr * Gn
+        T[:k, k] = lr * cn
+    start = np.append(w, 1.0)
+    if not np.isfinite(T).all():  # lr * G overflows: a few literal steps decide
+        u, crossing = _gd_direct(Gn, cn, w, lr, min(steps, 64))
+        if crossing is not None:
+            raise error(crossing)
+        if steps > 64 and not np.array_equal(u, _gd_direct(Gn, cn, u, lr, 1)[0]):
+            raise error(65)  # still moving with a step that overflows: it cannot last
+        u, exponent, crossing = np.append(u, 1.0), 0, None
+    else:
+        u, exponent = _power_apply(T, steps, start)
+        crossing = None
+        if not _log2_size(u[:k], exponent) < OVERFLOW_LOG2:
+            crossing = _first_crossing(T, start, k, steps)
     if yy is None:
-        return weights
+        if crossing is not None:
+            raise error(crossing)
+        return _weights_out(u, exponent, k, like)
+    last = steps if crossing is None else crossing
     # L(w) = (w^T G w - 2 c^T w + y^T y) / 2 = s^T Q s / 2 with s = (w, 1)
     Q = np.zeros((k + 1, k + 1))
     Q[:k, :k], Q[:k, k], Q[k, :k], Q[k, k] = Gn, -cn, -cn, float(yy)
-    states = _states(T, start, steps)
     with np.errstate(over="ignore", invalid="ignore"):
+        states = _states(T, start, last)
         losses = 0.5 * np.sum(states * (Q @ states), axis=0)
     bad = np.flatnonzero(~np.isfinite(losses))
-    if bad.size:
-        eigenvalues = np.linalg.eigvalsh(Gn)
-        raise _divergence(
-            unit="step",
-            index=int(bad[0]) + 1,
-            count=steps,
-            lr=lr,
-            bound=2.0 / float(eigenvalues[-1]) if eigenvalues[-1] > 0 else math.inf,
-            rho=float(np.max(np.abs(1.0 - lr * eigenvalues))),
-            hessian="X^T X",
-        )
-    return weights, torch.from_numpy(np.maximum(losses, 0.0))
+    if bad.size and (crossing is None or bad[0] + 1 <= crossing):
+        raise error(int(bad[0]) + 1, loss=True)
+    if crossing is not None:
+        raise error(crossing)
+    return _weights_out(u, exponent, k, like), torch.from_numpy(np.maximum(losses, 0.0))
 
 
 def gd_full_batch_fast(
@@ -713,7 +769,8 @@ def gd_full_batch_fast(
     Computes $(G, c) = (X^\top X, X^\top y)$ with :func:`gram` (one pass over the data)
     and takes all the steps $w \leftarrow w - \eta (G w - c)$ at once with
     :func:`gd_from_gram`. Same numbers as the readable loop
-    $w \leftarrow w - \eta X^\top (X w - y)$, to rounding.
+    $w \leftarrow w - \eta X^\top (X w - y)$, to rounding. This is what
+    ``gd_full_batch(method="fast")`` runs, after validating its arguments the same way.
 
     Args:
         X: design matrix ``[n, k]`` (bias column included).
@@ -743,13 +800,21 @@ def gd_full_batch_fast(
     """
     if gram_method not in GRAM_METHODS:
         raise ValueError(f"gram_method must be one of {GRAM_METHODS}, got {gram_method!r}")
-    X = _design(X)
-    n, k = X.shape
-    y = _vector(y, "y", n, "X")
-    w = _vector(w0, "w0", k, "X")
-    lr = _validate.positive_finite(lr, "lr")
-    steps = _validate.integer(steps, "steps", 0)
-    _check_finite(w, "w0")
-    G, c = _gram(X, y, gram_method)
-    yy = float(y @ y) if history else None
-    return _gd_closed_form(G, c, w.numpy(), w0.shape, lr, steps, yy)
+    X, y, w, like, lr, steps, history = check_problem(X, y, w0, lr, steps, "steps", history)
+    return _gd_full_batch(X, y, w, like, lr, steps, history, gram_method)
+
+
+def _gd_full_batch(
+    X: torch.Tensor,
+    y: torch.Tensor,
+    w: torch.Tensor,
+    like: torch.Size,
+    lr: float,
+    steps: int,
+    history: bool,
+    gram_method: str = "auto",
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Full-batch GD on validated input: one pass for (G, c), then the closed form."""
+    G, c, yy = _gram(X, y, gram_method)
+    yy = _y_dot_y(y, yy) if history else None
+    return _gd_closed_form(G, c, w.numpy(), like, lr, steps, yy)

@@ -161,7 +161,14 @@ def data_iter(
     the generator itself when one is passed) is cut into consecutive slices of
     ``batch_size``; every example appears exactly once, and the last batch holds
     ``n mod batch_size`` examples when ``batch_size`` does not divide ``n``. The arguments
-    are checked when the function is called, before the first batch is requested.
+    are checked, and the permutation drawn, when the function is called, before the first
+    batch is requested.
+
+    The cost is that of the permutation: when the first batch is requested, ``features``
+    and ``labels`` are gathered once in the permuted order (one ``index_select`` each), and
+    every batch is a slice of those copies, a view that costs no copy of its own. Batch $b$
+    holds the examples ``order[b * batch_size : (b + 1) * batch_size]``, exactly as if each
+    batch were gathered on its own.
 
     Args:
         batch_size: examples per batch ($\\ge 1$).
@@ -171,7 +178,8 @@ def data_iter(
             advanced; this lets a training loop draw a new order each epoch).
 
     Returns:
-        A generator of ``(features[idx], labels[idx])`` pairs.
+        A generator of ``(features[idx], labels[idx])`` pairs (views of the permuted
+        copies; the arguments themselves are never written).
 
     Raises:
         TypeError: ``batch_size`` is not an int, or an argument is not a tensor.
@@ -194,7 +202,7 @@ def data_iter(
     gen = (
         seed
         if isinstance(seed, torch.Generator)
-        else torch.Generator().manual_seed(_validate.integer(seed, "seed"))
+        else torch.Generator().manual_seed(_validate.seed(seed))
     )
     order = torch.randperm(len(features), generator=gen)
     return _batches(batch_size, features, labels, order)
@@ -203,9 +211,9 @@ def data_iter(
 def _batches(
     batch_size: int, features: Tensor, labels: Tensor, order: Tensor
 ) -> Iterator[tuple[Tensor, Tensor]]:
+    features, labels = features.index_select(0, order), labels.index_select(0, order)
     for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        yield features.index_select(0, idx), labels.index_select(0, idx)
+        yield features[start : start + batch_size], labels[start : start + batch_size]
 
 
 # ------------------------------------------------------------------ the stable step size

@@ -9,9 +9,16 @@ material teaches them, one update at a time:
 * :func:`gd_full_batch`: full-batch gradient descent on the summed loss
   $L(w) = \tfrac12 \sum_i (x_i \cdot w - y_i)^2$.
 
-Both work in float64, never modify the starting weights, and raise
-:class:`~reference.errors.DivergenceError` as soon as the loss or the weights stop being
-finite. The message quotes the largest stable learning rate for the data (see
+Both work in float64 and, by default, compute the loop's numbers in closed form
+(:mod:`reference.training.fast`); ``method="loop"`` runs the loop as written. Either way the
+arguments are validated once, here, by their metadata (no copy of float64 input, no extra
+pass over the data: a non-finite entry shows up in the work itself, and only then are the
+inputs scanned to name it in a ``ValueError``), nothing passed in is modified (values,
+``.grad``) and no global random state is touched. Both paths raise
+:class:`~reference.errors.DivergenceError`, with one message contract, at the first epoch
+(step) after which the weights pass $2^{500}$ (float64 overflows soon after), or, with
+``history=True``, whose recorded loss overflows. The message quotes the learning rate, the
+growth factor $\rho$ and the largest stable learning rate for the data (see
 :func:`stable_learning_rate`).
 """
 
@@ -22,40 +29,16 @@ import math
 import torch
 
 from reference import _validate
-from reference.errors import DivergenceError
-from reference.training.fast import gd_full_batch_fast, sgd_per_sample_fast
+from reference.training import fast
 
 __all__ = ["gd_full_batch", "sgd_per_sample", "stable_learning_rate"]
 
 _METHODS = ("auto", "fast", "loop")
-
-
-def _check_problem(
-    X: object, y: object, w0: object
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Size]:
-    """Validate (X, y, w0); return float64 copies X [n, k], y [n], w [k] and w0's shape."""
-    X = _validate.tensor(X, "X", real=True, finite=True)
-    if X.dim() != 2 or X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"X must be a non-empty 2-D tensor [n, k], got shape {tuple(X.shape)}")
-    n, k = X.shape
-    y = _validate.tensor(y, "y", real=True, finite=True)
-    if not (y.dim() == 1 or (y.dim() == 2 and y.shape[1] == 1)) or y.shape[0] != n:
-        raise ValueError(f"y must have shape [{n}] or [{n}, 1] to match X, got {tuple(y.shape)}")
-    w0 = _validate.tensor(w0, "w0", real=True, finite=True)
-    if not (w0.dim() == 1 or (w0.dim() == 2 and w0.shape[1] == 1)) or w0.shape[0] != k:
-        raise ValueError(f"w0 must have shape [{k}] or [{k}, 1] to match X, got {tuple(w0.shape)}")
-    as64 = dict(dtype=torch.float64, device="cpu")
-    return (
-        X.detach().to(**as64).clone(),
-        y.detach().to(**as64).reshape(n).clone(),
-        w0.detach().to(**as64).reshape(k).clone(),
-        w0.shape,
-    )
+_LIMIT = 2.0**fast.OVERFLOW_LOG2  # weights past this count as diverged, on every path
 
 
 def _check_method(method: object) -> None:
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    _validate.choice(method, "method", _METHODS)
 
 
 def stable_learning_rate(X: torch.Tensor, *, per_sample: bool = False) -> float:
@@ -76,6 +59,9 @@ def stable_learning_rate(X: torch.Tensor, *, per_sample: bool = False) -> float:
     Below it every per-sample update is a contraction (or an isometry) of the error, so
     per-sample SGD cannot blow up; above it the sample with the largest norm overshoots.
 
+    $X$ is scaled by a power of two (exactly) before the eigenvalues are computed, so data
+    near float64's limits give the right bound whenever the bound itself is a float64.
+
     Args:
         X: design matrix ``[n, k]`` with at least one non-zero entry.
         per_sample: the bound for per-sample SGD instead of full-batch GD.
@@ -84,31 +70,75 @@ def stable_learning_rate(X: torch.Tensor, *, per_sample: bool = False) -> float:
         $\eta_{\max}$ as a Python float.
 
     Raises:
-        TypeError: ``X`` is not a real tensor.
-        ValueError: ``X`` is not a non-empty 2-D tensor, is non-finite, or is all zeros.
+        TypeError: ``X`` is not a real tensor, or ``per_sample`` is not a bool.
+        ValueError: ``X`` is not a non-empty 2-D tensor, is non-finite, is all zeros, or
+            its bound lies outside float64's range.
 
     Example:
         >>> stable_learning_rate(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))
         0.5
     """
-    X = _validate.tensor(X, "X", real=True, finite=True)
-    if X.dim() != 2 or X.numel() == 0:
-        raise ValueError(f"X must be a non-empty 2-D tensor [n, k], got shape {tuple(X.shape)}")
-    X64 = X.detach().to(torch.float64).cpu()
+    X = _validate.float64_matrix(X, "X")
+    per_sample = _validate.boolean(per_sample, "per_sample")
+    _validate.finite(X, "X")
+    Xn = X.numpy()
     if per_sample:
-        top = float((X64 * X64).sum(dim=1).max())
+        top_log2 = fast.per_sample_top_log2(Xn)
     else:
-        top = float(torch.linalg.eigvalsh(X64.T @ X64)[-1])
-    if top <= 0:
+        values, exponent = fast.design_eigenvalues(Xn)
+        top = float(values[-1])
+        top_log2 = math.log2(top) + exponent if top > 0 else None
+    if top_log2 is None:
         raise ValueError("X is all zeros: the loss is flat and every learning rate is stable")
-    return 2.0 / top
+    bound_log2 = 1.0 - top_log2
+    if not -1074 <= bound_log2 < 1024:
+        raise ValueError(
+            f"X's stable learning rate 2**{bound_log2:.1f} lies outside float64's range"
+        )
+    return 2.0**bound_log2
 
 
-def _diverged(where: str, lr: float, bound: float, what: str, hessian: str) -> DivergenceError:
-    return DivergenceError(
-        f"{what} became non-finite at {where} with lr={lr:g}; the largest stable learning "
-        f"rate for this data is 2 / lambda_max({hessian}) = {bound:.6g}"
+def _loop_failed(
+    unit: str,
+    index: int,
+    count: int,
+    lr: float,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    loss: bool,
+    per_sample: bool,
+) -> Exception:
+    """The loop's error at ``index``: a ValueError naming non-finite input, else divergence.
+
+    Called only when the loop met a non-finite or oversized number: the inputs are
+    scanned now, not before the loop.
+    """
+    _validate.name_non_finite((X, "X"), (y, "y"))
+    Xn = X.numpy()
+    if per_sample:
+        k = Xn.shape[1]
+        M = fast._epoch_map_np(Xn, y.numpy(), lr)
+        rho, top_log2, hessian = fast._rho_sgd(M, k), fast.per_sample_top_log2(Xn), "x_i x_i^T"
+    else:
+        values, exponent = fast.design_eigenvalues(Xn)
+        rho, top_log2 = fast._rho_gd(values, exponent, lr), fast._top_log2(values, exponent)
+        hessian = "X^T X"
+    return fast.divergence_error(
+        unit=unit,
+        index=index,
+        count=count,
+        lr=lr,
+        rho=rho,
+        top_log2=top_log2,
+        hessian=hessian,
+        loss=loss,
     )
+
+
+def _passed(w: torch.Tensor) -> bool:
+    """The weights are past 2**500, or not finite (nan compares false)."""
+    return not float(w.abs().max()) < _LIMIT
 
 
 def sgd_per_sample(
@@ -142,9 +172,9 @@ def sgd_per_sample(
         epochs: number of passes over the data, $\ge 0$.
         history: also return the per-epoch loss.
         method: ``"loop"`` runs the readable loop below; ``"fast"`` (and the default
-            ``"auto"``) computes the same weights and losses in closed form with
-            :func:`reference.training.fast.sgd_per_sample_fast` (the epoch map and its
-            powers; agrees with the loop to 1e-9 relative, specs in
+            ``"auto"``) computes the same weights and losses in closed form with the epoch
+            map and its powers (:func:`reference.training.fast.sgd_per_sample_fast`, without
+            validating again; agrees with the loop to 1e-9 relative, specs in
             ``spec_tests/test_fast_core.py``).
 
     Returns:
@@ -153,11 +183,12 @@ def sgd_per_sample(
 
     Raises:
         TypeError: an argument has the wrong type.
-        ValueError: shapes do not match, non-finite input, ``lr <= 0``, ``epochs < 0`` or
-            an unknown ``method``.
-        DivergenceError: the loss or the weights became non-finite (the message gives the
-            epoch, ``lr`` and the stable bound of :func:`stable_learning_rate` with
-            ``per_sample=True``).
+        ValueError: shapes do not match, non-finite input (named), ``lr <= 0``,
+            ``epochs < 0`` or an unknown ``method``.
+        DivergenceError: the weights pass $2^{500}$ after an epoch (or, with ``history``,
+            an epoch's loss overflows); the message gives that epoch, ``lr``, the growth
+            factor $\rho$ per epoch and the stable bound of :func:`stable_learning_rate`
+            with ``per_sample=True``. Same message and epoch on every ``method``.
 
     Example:
         >>> X = torch.tensor([[1.0, 1.0], [2.0, 1.0]])
@@ -165,13 +196,15 @@ def sgd_per_sample(
         >>> torch.round(w, decimals=4) + 0.0  # + 0.0 turns a rounded -0. into 0.
         tensor([1., 0.], dtype=torch.float64)
     """
-    X0, y0 = X, y
-    X, y, w, shape = _check_problem(X, y, w0)
-    lr = _validate.positive_finite(lr, "lr")
-    epochs = _validate.integer(epochs, "epochs", 0)
+    X, y, w, shape, lr, epochs, history = fast.check_problem(
+        X, y, w0, lr, epochs, "epochs", history
+    )
     _check_method(method)
     if method != "loop":
-        return sgd_per_sample_fast(X0, y0, w0, lr, epochs, history=history)
+        return fast._sgd_closed_form(X, y, w, shape, lr, epochs, history)
+    if epochs == 0:
+        _validate.name_non_finite((X, "X"), (y, "y"))
+    w = w.clone()  # the loop's own weights: w0 is never written
     losses = torch.zeros(epochs, dtype=torch.float64)
     for epoch in range(epochs):
         epoch_loss = 0.0
@@ -180,10 +213,9 @@ def sgd_per_sample(
             epoch_loss += 0.5 * float(residual * residual)
             w = w - lr * residual * X[i]
         losses[epoch] = epoch_loss
-        if not (math.isfinite(epoch_loss) and bool(torch.isfinite(w).all())):
-            bound = stable_learning_rate(X, per_sample=True)
-            what = "the weights" if math.isfinite(epoch_loss) else "the loss"
-            raise _diverged(f"epoch {epoch + 1}/{epochs}", lr, bound, what, "x_i x_i^T")
+        bad_loss = history and not math.isfinite(epoch_loss)
+        if bad_loss or _passed(w):
+            raise _loop_failed("epoch", epoch + 1, epochs, lr, X, y, loss=bad_loss, per_sample=True)
     w = w.reshape(shape)
     return (w, losses) if history else w
 
@@ -219,11 +251,12 @@ def gd_full_batch(
         steps: number of gradient steps, $\ge 0$.
         history: also return the per-step loss.
         method: ``"loop"`` runs the readable loop below; ``"fast"`` (and the default
-            ``"auto"``) uses :func:`reference.training.fast.gd_full_batch_fast`: one pass
-            over the data for $G = X^\top X$ and $c = X^\top y$, then the steps in closed
-            form, so the cost does not grow with $n$ after that pass. Its loss history is
-            computed from $G$ and $c$, accurate to about machine epsilon times
-            $y^\top y + w^\top G w$ in absolute terms.
+            ``"auto"``) makes one pass over the data for $G = X^\top X$ and $c = X^\top y$
+            (a numba kernel when numba is installed, BLAS otherwise) and takes the steps in
+            closed form (:func:`reference.training.fast.gd_full_batch_fast`, without
+            validating again), so the cost does not grow with $n$ after that pass. Its
+            loss history is computed from $G$, $c$ and $y^\top y$, accurate to about
+            machine epsilon times $y^\top y + w^\top G w$ in absolute terms.
 
     Returns:
         The final float64 weights, shaped like ``w0``; with ``history=True`` the pair
@@ -231,10 +264,12 @@ def gd_full_batch(
 
     Raises:
         TypeError: an argument has the wrong type.
-        ValueError: shapes do not match, non-finite input, ``lr <= 0``, ``steps < 0`` or
-            an unknown ``method``.
-        DivergenceError: the loss or the weights became non-finite (the message gives the
-            step, ``lr`` and the stable bound of :func:`stable_learning_rate`).
+        ValueError: shapes do not match, non-finite input (named), ``lr <= 0``,
+            ``steps < 0``, an unknown ``method``, or data whose sums of products overflow.
+        DivergenceError: the weights pass $2^{500}$ after a step (or, with ``history``,
+            a step's loss overflows); the message gives that step, ``lr``, the growth
+            factor $\rho$ per step and the stable bound of :func:`stable_learning_rate`.
+            Same message and step on every ``method``.
 
     Example:
         >>> X = torch.tensor([[1.0, 1.0], [2.0, 1.0]])
@@ -242,23 +277,23 @@ def gd_full_batch(
         >>> torch.round(w, decimals=4)
         tensor([1., 0.], dtype=torch.float64)
     """
-    X0, y0 = X, y
-    X, y, w, shape = _check_problem(X, y, w0)
-    lr = _validate.positive_finite(lr, "lr")
-    steps = _validate.integer(steps, "steps", 0)
+    X, y, w, shape, lr, steps, history = fast.check_problem(X, y, w0, lr, steps, "steps", history)
     _check_method(method)
     if method != "loop":
-        return gd_full_batch_fast(X0, y0, w0, lr, steps, history=history)
+        return fast._gd_full_batch(X, y, w, shape, lr, steps, history)
+    if steps == 0:
+        _validate.name_non_finite((X, "X"), (y, "y"))
+    w = w.clone()  # the loop's own weights: w0 is never written
     losses = torch.zeros(steps, dtype=torch.float64)
     for step in range(steps):
         residual = X @ w - y
         loss = 0.5 * float(residual @ residual)
-        gradient = X.T @ residual
-        w = w - lr * gradient
+        # w - lr X^T r, with lr applied before the sum over the samples: for data near
+        # float64's limits the gradient X^T r alone could overflow while lr X^T r is finite
+        w = w - X.T @ (lr * residual)
         losses[step] = loss
-        if not (math.isfinite(loss) and bool(torch.isfinite(w).all())):
-            bound = stable_learning_rate(X)
-            what = "the weights" if math.isfinite(loss) else "the loss"
-            raise _diverged(f"step {step + 1}/{steps}", lr, bound, what, "X^T X")
+        bad_loss = history and not math.isfinite(loss)
+        if bad_loss or _passed(w):
+            raise _loop_failed("step", step + 1, steps, lr, X, y, loss=bad_loss, per_sample=False)
     w = w.reshape(shape)
     return (w, losses) if history else w
