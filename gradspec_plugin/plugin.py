@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from gradspec_plugin import engines
 from gradspec_plugin.registry import Claim, RegistryError, load_registry
 
 CLAIMS_PROPERTY = "gradspec_claims"
@@ -67,6 +68,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write {claim: [node ids]} of every collected spec to PATH (used by the meta-spec)",
     )
+    engines.addoption(parser, group)
     parser.addini(
         "gradspec_registry",
         "claim registry, relative to the rootdir",
@@ -100,6 +102,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except RegistryError as error:
         raise pytest.UsageError(f"gradspec: {error}") from None
     config.stash[_registry_path_key] = path
+    engines.register(config, config.stash[_registry_key], path)
     if not hasattr(config, "workerinput"):  # pytest-xdist workers only forward reports
         config.pluginmanager.register(LedgerRecorder(config), "gradspec-ledger-recorder")
 
@@ -206,7 +209,7 @@ def build_ledger(
             torch_version = version("torch")
         except Exception:
             torch_version = None
-    return {
+    ledger = {
         "schema": LEDGER_SCHEMA,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
@@ -226,6 +229,7 @@ def build_ledger(
         "claims": claims,
         "unclaimed": unclaimed,
     }
+    return engines.add_backend_outcomes(config, ledger, _claim_status)
 
 
 def unclaimed_tests(

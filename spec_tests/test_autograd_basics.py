@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-import backends
 import pytest
 from backends import assert_values
 from hypothesis import HealthCheck, given, settings
@@ -20,11 +19,6 @@ from hypothesis import strategies as st
 # The backend fixture is stateless, so sharing it across hypothesis examples is safe.
 PROPERTY = settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SMALL = st.floats(-10, 10, allow_nan=False).map(lambda v: round(v, 3))
-
-
-@pytest.fixture(params=backends.names())
-def backend(request: pytest.FixtureRequest) -> backends.Backend:
-    return backends.get(request.param)
 
 
 # ---------------------------------------------------------------- AG-SCALAR

@@ -8,18 +8,11 @@ import warnings
 from collections import Counter
 from fractions import Fraction
 
-import backends
 import pytest
 import torch
-from backends import assert_values
+from backends import TorchBackend, assert_values
 
 from reference.graph import Graph, GraphNode, trace_graph
-
-
-@pytest.fixture(params=backends.names())
-def backend(request: pytest.FixtureRequest) -> backends.Backend:
-    return backends.get(request.param)
-
 
 # A stable fragment of the warning torch gives when reading .grad of a non-leaf.
 NON_LEAF_GRAD = "is not a leaf Tensor is being accessed"
@@ -136,8 +129,9 @@ def test_graph_example_gradients_and_grad_fn_names(backend):
 
 
 @pytest.mark.claim("AG-GRAPH")
-def test_trace_graph_of_the_graph_example(backend):
-    g = ag_graph(backend)
+def test_trace_graph_of_the_graph_example():
+    # About reference.graph, which walks PyTorch's graph objects: torch only.
+    g = ag_graph(TorchBackend())
     graph = trace_graph(g["loss"], names=g)  # every tensor of the example, by name
     assert graph.nodes[0].label == "MeanBackward0"
     assert graph.nodes[0].name == "loss"

@@ -10,15 +10,8 @@ from __future__ import annotations
 
 import math
 
-import backends
 import pytest
 from backends import assert_values
-
-
-@pytest.fixture(params=backends.names())
-def backend(request: pytest.FixtureRequest) -> backends.Backend:
-    return backends.get(request.param)
-
 
 # Stable fragments of torch's messages (the full wording differs between releases).
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation"
