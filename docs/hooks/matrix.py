@@ -80,9 +80,7 @@ def matrix_table(
     ]
     for label, cells in rows:
         if len(cells) != len(columns):
-            raise ValueError(
-                f"row {label!r} has {len(cells)} cells for {len(columns)} columns"
-            )
+            raise ValueError(f"row {label!r} has {len(cells)} cells for {len(columns)} columns")
         lines.append("| " + " | ".join([label, *(c.render() for c in cells)]) + " |")
     lines += ["", "</div>", ""]
     return "\n".join(lines)
