@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from pathlib import Path
@@ -125,6 +126,12 @@ def _kernel(k: int, parallel: bool) -> Any:
     return getattr(kernels, f"gram{k}_{'parallel' if parallel else 'serial'}")
 
 
+@functools.cache
+def _upper(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the upper triangle of a k x k matrix, row by row."""
+    return np.triu_indices(k)
+
+
 def gram_sums(X: np.ndarray, y: np.ndarray, threads: int) -> tuple[np.ndarray, np.ndarray, float]:
     r"""$(X^\top X, X^\top y, y^\top y)$ in one pass (numba must be available).
 
@@ -144,7 +151,7 @@ def gram_sums(X: np.ndarray, y: np.ndarray, threads: int) -> tuple[np.ndarray, n
         numba = numba_module()
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     sums = np.array(_kernel(k, parallel)(X.reshape(-1), y))
-    rows, cols = np.triu_indices(k)
+    rows, cols = _upper(k)
     G = np.empty((k, k))
     G[rows, cols] = G[cols, rows] = sums[: rows.size]
     return G, sums[rows.size : rows.size + k], float(sums[-1])

@@ -165,8 +165,9 @@ def data_iter(
     batch is requested.
 
     The cost is that of the permutation: when the first batch is requested, ``features``
-    and ``labels`` are gathered once in the permuted order (one ``index_select`` each), and
-    every batch is a slice of those copies, a view that costs no copy of its own. Batch $b$
+    and ``labels`` are gathered once in the permuted order (one ``index_select`` each) and cut
+    with ``split``: every batch is a slice of those copies, a view that costs no copy of its
+    own. Batch $b$
     holds the examples ``order[b * batch_size : (b + 1) * batch_size]``, exactly as if each
     batch were gathered on its own.
 
@@ -211,9 +212,10 @@ def data_iter(
 def _batches(
     batch_size: int, features: Tensor, labels: Tensor, order: Tensor
 ) -> Iterator[tuple[Tensor, Tensor]]:
-    features, labels = features.index_select(0, order), labels.index_select(0, order)
-    for start in range(0, len(order), batch_size):
-        yield features[start : start + batch_size], labels[start : start + batch_size]
+    # one gather each, then views: split cuts the permuted copies in one call
+    features = features.index_select(0, order).split(batch_size)
+    labels = labels.index_select(0, order).split(batch_size)
+    yield from zip(features, labels, strict=True)
 
 
 # ------------------------------------------------------------------ the stable step size

@@ -1,16 +1,21 @@
 """The benchmark suite of the training core: contenders, ratios, report and regression gate.
 
 Three benchmarks, each a set of *contenders* that do the same work (their results are
-checked against each other, claim CORE-BENCH) and are timed in the same run:
+checked against each other, claim CORE-BENCH) and are timed in the same run. Rows that stand
+for a user action call the public function with default arguments (``kind="public"``);
+paths inside the library are labelled ``internal:``.
 
 1. ``digits``: the digit program (7 weights, 5 samples, lr 0.05, 3000 epochs of per-sample
-   SGD): the fast path, a literal per-element loop as the material writes it, the readable
-   loop, nn.Linear + optim.SGD.
-2. ``fullbatch-n1e3`` ... ``fullbatch-n1e7``: 1000 full-batch GD steps on the summed squared
-   loss, k = 3 (two features and the bias): the fast path, one streaming pass ``X.sum()``
-   (the memory-bandwidth floor), the readable torch loop, nn.Linear + optim.SGD,
-   scikit-learn's closed form, and the ways of computing the Gram matrix.
-3. ``minibatch``: one epoch at batch size 10 over n = 10^5: ``data_iter`` vs DataLoader.
+   SGD): public ``training.sgd_per_sample`` against a literal per-element loop as the
+   material writes it, its readable loop (``method="loop"``), nn.Linear + optim.SGD.
+2. ``fullbatch-n1e3`` ... ``fullbatch-n1e8``: 1000 full-batch GD steps on the summed squared
+   loss, k = 3 (two features and the bias): public ``training.gd_full_batch`` and one
+   streaming read of (X, y) (the memory-bandwidth floor) at 1 and 2 threads (torch and numba
+   thread counts), and up to n = 10^7 the readable loop, nn.Linear + optim.SGD,
+   ``linear.least_squares``, scikit-learn's closed form, and the ways of computing the Gram
+   matrix (internal rows).
+3. ``minibatch``: one epoch at batch size 10 over n = 10^5: public ``data_iter`` vs
+   DataLoader.
 
 Slow contenders run for fewer epochs (steps) and their time is scaled up (``scale``): every
 epoch (step) does the same work, so the time is linear in their number.
@@ -30,6 +35,7 @@ Command line (the first two are used by the Makefile)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import math
@@ -37,7 +43,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,10 +62,47 @@ TOLERANCE = 0.30  # a gated ratio may fall at most 30% below its baseline
 DIGIT_EPOCHS = 3000
 DIGIT_LR = 0.05
 GD_STEPS = 1000
-SIZES = [10**3, 10**4, 10**5, 10**6, 10**7] if FULL else [10**3]
-GRAM_SIZES = [n for n in SIZES if n >= 10**6] if FULL else SIZES
+SIZES = [10**3, 10**4, 10**5, 10**6, 10**7, 10**8] if FULL else [10**3]
+#: sizes at which the slow contenders also run (10^8 rows, 3.2 GB, is for the public call
+#: and the stream only)
+SLOW_SIZES = [n for n in SIZES if n <= 10**7]
+GRAM_SIZES = [n for n in SIZES if 10**6 <= n <= 10**7] if FULL else SIZES
+#: thread counts of the thread columns (torch.set_num_threads and numba.set_num_threads)
+THREADS = [1, 2]
+#: contenders without a thread column run with this many threads (the machine's default)
+DEFAULT_THREADS = 2
 MINIBATCH_N = 10**5 if FULL else 10**3
 MINIBATCH_BATCH = 10
+
+PUBLIC_SGD = "training.sgd_per_sample"
+PUBLIC_GD = "training.gd_full_batch"
+STREAM = "one read of (X, y)"
+DATA_ITER = "training.data_iter"
+
+
+# ---------------------------------------------------------------------- threads
+@contextlib.contextmanager
+def threads(count: int) -> Iterator[None]:
+    """Run the body with ``count`` threads in torch and in numba (restored afterwards)."""
+    from reference.training import _gram_numba
+
+    numba = _gram_numba.numba_module()
+    before = torch.get_num_threads()
+    numba_before = numba.get_num_threads() if numba is not None else None
+    torch.set_num_threads(count)
+    if numba is not None:
+        numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        if numba is not None:
+            numba.set_num_threads(numba_before)
+
+
+def with_threads(row: str, count: int) -> str:
+    """The contender name of ``row`` timed with ``count`` threads."""
+    return f"{row} [{count} thread{'s' if count > 1 else ''}]"
 
 
 # ---------------------------------------------------------------------- contenders
@@ -69,7 +112,10 @@ class Contender:
 
     ``run`` does the timed work; ``scale`` converts its time to the full work (slow
     contenders do a fraction of it); ``check(result)`` raises AssertionError when the
-    result is not the benchmark's answer; ``rounds`` is how often ``make bench`` times it.
+    result is not the benchmark's answer; ``rounds`` is how often ``make bench`` times it;
+    ``threads`` is the thread count it runs with, ``row`` its name without the thread
+    count, ``kind`` ``"public"`` (what a user calls, default arguments), ``"internal"``
+    (a path inside the library) or ``"baseline"`` (something else, for comparison).
     """
 
     name: str
@@ -79,6 +125,12 @@ class Contender:
     rounds: int = 5
     note: str = ""
     pair: str = ""  # time this contender interleaved with that one, round by round
+    threads: int = DEFAULT_THREADS
+    row: str = ""
+    kind: str = "baseline"
+
+    def __post_init__(self) -> None:
+        self.row = self.row or self.name
 
 
 @dataclass
@@ -145,7 +197,7 @@ def nn_linear_per_sample(X: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, epo
 def digits_benchmark() -> Benchmark:
     from reference.digits import load_digits
     from reference.features import design_matrix
-    from reference.training import fast
+    from reference.training import fast, sgd_per_sample
 
     images, labels = load_digits()
     X = design_matrix(images[:5], dim=0, normalization="sequential")
@@ -158,26 +210,40 @@ def digits_benchmark() -> Benchmark:
     bench = Benchmark("digits", "Digit program: 7 weights, 5 samples, 3000 epochs")
     bench.add(
         Contender(
-            "fast path",
-            lambda: fast.sgd_per_sample_fast(X, y, w0, DIGIT_LR, DIGIT_EPOCHS),
-            lambda w: _close(w, fast_at(DIGIT_EPOCHS), 0.0, "fast path: "),
+            PUBLIC_SGD,
+            lambda: sgd_per_sample(X, y, w0, DIGIT_LR, DIGIT_EPOCHS),
+            lambda w: _close(w, fast_at(DIGIT_EPOCHS), 0.0, "sgd_per_sample: "),
             rounds=200,
-            note="sgd_per_sample_fast on the design matrix (epoch map, repeated squaring)",
+            kind="public",
+            note="sgd_per_sample(X, y, w0, lr, 3000), default arguments: validation, then "
+            "the epoch map and its powers",
         )
     )
     bench.add(
         Contender(
-            "fast path + features",
-            lambda: fast.sgd_per_sample_fast(
+            f"{PUBLIC_SGD} + features",
+            lambda: sgd_per_sample(
                 design_matrix(images[:5], dim=0, normalization="sequential"),
                 y,
                 w0,
                 DIGIT_LR,
                 DIGIT_EPOCHS,
             ),
-            lambda w: _close(w, fast_at(DIGIT_EPOCHS), 1e-12, "fast path + features: "),
+            lambda w: _close(w, fast_at(DIGIT_EPOCHS), 1e-12, "+ features: "),
             rounds=50,
-            note="the same, building the features from the images first",
+            kind="public",
+            note="the same, building the features from the images first (design_matrix)",
+        )
+    )
+    bench.add(
+        Contender(
+            "internal: fast._sgd_closed_form",
+            lambda: fast._sgd_closed_form(X, y, w0.reshape(7), w0.shape, DIGIT_LR, 3000, False),
+            lambda w: _close(w, fast_at(DIGIT_EPOCHS), 0.0, "internal: "),
+            rounds=200,
+            kind="internal",
+            note="the closed form without the boundary checks (what the public call adds "
+            "is the difference)",
         )
     )
     literal_epochs = 60 if FULL else 2
@@ -194,20 +260,15 @@ def digits_benchmark() -> Benchmark:
         )
     )
     readable_epochs = DIGIT_EPOCHS if FULL else 3
-
-    def readable() -> torch.Tensor:
-        from reference.training import sgd_per_sample
-
-        return sgd_per_sample(X, y, w0, DIGIT_LR, readable_epochs, method="loop")
-
     bench.add(
         Contender(
             "readable loop",
-            readable,
+            lambda: sgd_per_sample(X, y, w0, DIGIT_LR, readable_epochs, method="loop"),
             lambda w: _close(w, fast_at(readable_epochs), 1e-9, "readable loop: "),
             scale=DIGIT_EPOCHS / readable_epochs,
             rounds=3,
-            note="reference.training.sgd_per_sample (vectorized per-sample update, float64)",
+            kind="public",
+            note="sgd_per_sample(..., method='loop'): the per-sample update written out",
         )
     )
     nn_epochs = 300 if FULL else 2
@@ -227,14 +288,6 @@ def digits_benchmark() -> Benchmark:
 # --- 2. full-batch GD ----------------------------------------------------------------
 def size_label(n: int) -> str:
     return f"n1e{round(math.log10(n))}"
-
-
-def readable_gd(X: torch.Tensor, y: torch.Tensor, w0: torch.Tensor, lr: float, steps: int):
-    """The readable full-batch loop: r = X w - y, w <- w - lr X^T r."""
-    w = w0.clone()
-    for _ in range(steps):
-        w = w - lr * (X.T @ (X @ w - y))
-    return w
 
 
 def nn_linear_full_batch(X, y, w0, lr: float, steps: int) -> torch.Tensor:
@@ -267,8 +320,8 @@ def full_batch_data(n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, f
     X[:, :2] = torch.randn(n, 2, dtype=torch.float64, generator=generator)
     y = X @ torch.tensor([2.0, -3.4, 4.2], dtype=torch.float64)
     y += 0.01 * torch.randn(n, dtype=torch.float64, generator=generator)
-    Xn = X.numpy()
-    lr = 1.0 / float(np.linalg.eigvalsh(Xn.T @ Xn)[-1])
+    G = (X.T @ X).numpy()
+    lr = 1.0 / float(np.linalg.eigvalsh(G)[-1])
     return X, y, torch.zeros(3, dtype=torch.float64), lr
 
 
@@ -305,49 +358,66 @@ def compiled_gram(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch
     return G, sums[rows.numel() :]
 
 
+def one_read(X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One streaming read of X and y (two sums): the floor for anything that reads both."""
+    return X.sum(), y.sum()
+
+
 @functools.cache
 def full_batch_benchmark(n: int) -> Benchmark:
-    from reference.training import fast
+    from reference.linear import least_squares
+    from reference.training import fast, gd_full_batch
 
     X, y, w0, lr = full_batch_data(n)
     bench = Benchmark(f"fullbatch-{size_label(n)}", f"Full-batch GD, n = {n:,}, k = 3, 1000 steps")
 
     @functools.cache
     def fast_at(steps: int) -> torch.Tensor:
-        G, c = fast.gram(X, y)
+        G, c = fast.gram(X, y, method="blas")
         return fast.gd_from_gram(G, c, w0, lr, steps)
 
     def nothing(_: Any) -> None:
         return None
 
-    bench.add(
-        Contender(
-            "stream X.sum()",
-            lambda: X.sum(),
-            nothing,
-            rounds=200,
-            note="one streaming pass over X: the floor for anything that reads the data",
+    for count in THREADS:  # the thread columns: the read, the public call, the kernels
+        bench.add(
+            Contender(
+                with_threads(STREAM, count),
+                lambda: one_read(X, y),
+                nothing,
+                rounds=100 if n < 10**8 else 10,
+                threads=count,
+                row=STREAM,
+                note="X.sum() and y.sum(): the floor for anything that reads the data",
+            )
         )
-    )
-    bench.add(
-        Contender(
-            "fast path",
-            lambda: fast.gd_full_batch_fast(X, y, w0, lr, GD_STEPS),
-            lambda w: _close(w, fast_at(GD_STEPS), 0.0, "fast path: "),
-            rounds=200,
-            note="gd_full_batch_fast: one pass for (G, c), then T^1000 by repeated squaring",
-            pair="stream X.sum()",
+        bench.add(
+            Contender(
+                with_threads(PUBLIC_GD, count),
+                lambda: gd_full_batch(X, y, w0, lr, GD_STEPS),
+                lambda w: _close(w, fast_at(GD_STEPS), 1e-9, "gd_full_batch: "),
+                rounds=100 if n < 10**8 else 10,
+                note="gd_full_batch(X, y, w0, lr, 1000), default arguments: validation, one "
+                "pass for (G, c), T^1000 by repeated squaring",
+                pair=with_threads(STREAM, count),
+                threads=count,
+                row=PUBLIC_GD,
+                kind="public",
+            )
         )
-    )
+    if n not in SLOW_SIZES:
+        return bench
     steps = _scaled_steps(n, 3.0)
     bench.add(
         Contender(
             "readable loop",
-            lambda: readable_gd(X, y, w0, lr, steps),
+            lambda: gd_full_batch(X, y, w0, lr, steps, method="loop"),
             lambda w: _close(w, fast_at(steps), 1e-6, "readable loop: "),
             scale=GD_STEPS / steps,
             rounds=3,
-            note=f"w -= lr X^T (X w - y) in torch, {_steps_note(steps)}",
+            kind="public",
+            note=f"gd_full_batch(..., method='loop'): w -= X^T (lr (X w - y)); "
+            f"{_steps_note(steps)}",
         )
     )
     nn_steps = _scaled_steps(n, 6.0)
@@ -361,6 +431,17 @@ def full_batch_benchmark(n: int) -> Benchmark:
             note=f"forward, summed loss, backward, step; float64; {_steps_note(nn_steps)}",
         )
     )
+    # after 1000 steps at lr = 1 / lambda_max GD has converged to the least-squares solution
+    bench.add(
+        Contender(
+            "linear.least_squares",
+            lambda: least_squares(X, y),
+            lambda w: _close(w, fast_at(GD_STEPS), 1e-6, "least_squares: "),
+            rounds=3,
+            kind="public",
+            note="least_squares(X, y), default arguments: the SVD solution GD converges to",
+        )
+    )
 
     def sklearn_fit() -> torch.Tensor:
         from sklearn.linear_model import LinearRegression
@@ -368,7 +449,6 @@ def full_batch_benchmark(n: int) -> Benchmark:
         model = LinearRegression().fit(X[:, :2].numpy(), y.numpy())
         return torch.tensor([*model.coef_, model.intercept_], dtype=torch.float64)
 
-    # after 1000 steps at lr = 1 / lambda_max GD has converged to the least-squares solution
     bench.add(
         Contender(
             "scikit-learn LinearRegression",
@@ -398,25 +478,45 @@ def full_batch_benchmark(n: int) -> Benchmark:
                 c += block.T @ y[start : start + rows]
             return G, c
 
+        stream = with_threads(STREAM, DEFAULT_THREADS)
         if FULL:  # torch.compile takes seconds: only under `make bench`, compiled untimed
             compiled_gram(X, y)
             bench.add(
                 Contender(
-                    "gram: torch.compile kernel",
+                    "internal: gram by torch.compile",
                     lambda: compiled_gram(X, y),
                     gram_check,
                     rounds=20,
-                    note="inductor",
-                    pair="stream X.sum()",
+                    note="inductor (measured, not used)",
+                    pair=stream,
+                    kind="internal",
                 )
             )
+        for count in THREADS:
+            for row, method, note in (
+                ("internal: gram, numba kernel", "numba", "fast.gram(method='numba'): used"),
+                ("internal: gram, BLAS", "blas", "fast.gram(method='blas'): the fallback"),
+            ):
+                bench.add(
+                    Contender(
+                        with_threads(row, count),
+                        functools.partial(fast.gram, X, y, method=method),
+                        gram_check,
+                        rounds=20,
+                        note=note,
+                        pair=with_threads(STREAM, count),
+                        threads=count,
+                        row=row,
+                        kind="internal",
+                    )
+                )
         for name, run, note in (
-            ("gram: numba kernel", lambda: fast.gram(X, y, method="numba"), "chosen"),
-            ("gram: X.T @ X (BLAS)", lambda: fast.gram(X, y, method="blas"), "GEMM"),
-            ("gram: column-major copy", column_major, "copy, then 9 dot products"),
-            ("gram: chunks of 2^16 rows", chunked, "in-cache blocks, GEMM per block"),
+            ("internal: gram, column-major copy", column_major, "copy, then 9 dot products"),
+            ("internal: gram, chunks of 2^16 rows", chunked, "in-cache blocks, GEMM per block"),
         ):
-            bench.add(Contender(name, run, gram_check, rounds=20, note=note, pair="stream X.sum()"))
+            bench.add(
+                Contender(name, run, gram_check, rounds=20, note=note, pair=stream, kind="internal")
+            )
     return bench
 
 
@@ -462,11 +562,12 @@ def minibatch_benchmark() -> Benchmark:
 
     bench.add(
         Contender(
-            "data_iter",
+            DATA_ITER,
             data_iter_epoch,
             _every_example_once,
-            rounds=5,
-            note="reference.training.data_iter: one randperm, index_select per batch",
+            rounds=10,
+            kind="public",
+            note="data_iter(10, features, labels, seed=0): one randperm, one gather, slices",
         )
     )
     bench.add(
@@ -491,12 +592,15 @@ def all_benchmarks() -> list[Callable[[], Benchmark]]:
 
 # ---------------------------------------------------------------------- ratios
 GRAM_CONTENDERS = [
-    "gram: numba kernel",
-    "gram: torch.compile kernel",
-    "gram: X.T @ X (BLAS)",
-    "gram: column-major copy",
-    "gram: chunks of 2^16 rows",
+    with_threads("internal: gram, numba kernel", DEFAULT_THREADS),
+    with_threads("internal: gram, BLAS", DEFAULT_THREADS),
+    "internal: gram by torch.compile",
+    "internal: gram, column-major copy",
+    "internal: gram, chunks of 2^16 rows",
 ]
+
+#: one read / public gd_full_batch must be at least this (the call costs at most 1/x reads)
+READ_TARGETS = {10**6: 1 / 2.0, 10**7: 1 / 1.5}
 
 
 @dataclass(frozen=True)
@@ -514,85 +618,116 @@ class Ratio:
 def _ratios() -> list[Ratio]:
     ratios = [
         Ratio(
-            "digits.literal/fast",
+            "digits.literal/public",
             "digits",
             "literal loop",
-            "fast path",
+            PUBLIC_SGD,
             1e4,
-            "fast path vs the literal per-element loop",
+            "public sgd_per_sample vs the literal per-element loop",
         ),
         Ratio(
-            "digits.literal/fast+features",
+            "digits.literal/public+features",
             "digits",
             "literal loop",
-            "fast path + features",
+            f"{PUBLIC_SGD} + features",
             None,
-            "fast path including building the features vs the literal loop",
+            "public sgd_per_sample, features included, vs the literal loop",
         ),
         Ratio(
-            "digits.readable/fast",
+            "digits.readable/public",
             "digits",
             "readable loop",
-            "fast path",
+            PUBLIC_SGD,
             None,
-            "fast path vs the readable loop",
+            "public sgd_per_sample vs its readable loop (method='loop')",
         ),
         Ratio(
-            "digits.nn/fast",
+            "digits.nn/public",
             "digits",
             "nn.Linear + optim.SGD",
-            "fast path",
+            PUBLIC_SGD,
             None,
-            "fast path vs nn.Linear + optim.SGD",
+            "public sgd_per_sample vs nn.Linear + optim.SGD",
+        ),
+        Ratio(
+            "digits.public/internal",
+            "digits",
+            PUBLIC_SGD,
+            "internal: fast._sgd_closed_form",
+            None,
+            "the closed form alone vs the public call (the cost of the boundary checks)",
         ),
     ]
-    for n in [10**3, 10**4, 10**5, 10**6, 10**7]:
-        group, big = f"fullbatch-{size_label(n)}", n >= 10**6
+    for n in [10**3, 10**4, 10**5, 10**6, 10**7, 10**8]:
+        group = f"fullbatch-{size_label(n)}"
+        for count in THREADS:
+            ratios.append(
+                Ratio(
+                    f"{group}.read/public@{count}t",
+                    group,
+                    with_threads(STREAM, count),
+                    with_threads(PUBLIC_GD, count),
+                    READ_TARGETS.get(n),
+                    f"one read of (X, y) / public gd_full_batch, {count} thread"
+                    + ("s" if count > 1 else "")
+                    + (
+                        f" (>= {READ_TARGETS[n]:.3g}: at most {1 / READ_TARGETS[n]:g} reads)"
+                        if n in READ_TARGETS
+                        else ""
+                    ),
+                )
+            )
+        if n > 10**7:
+            continue
+        public = with_threads(PUBLIC_GD, DEFAULT_THREADS)
         ratios += [
             Ratio(
-                f"{group}.stream/fast",
-                group,
-                "stream X.sum()",
-                "fast path",
-                1 / 3 if big else None,
-                "one streaming pass / fast path (>= 1/3: at most 3 passes)",
-            ),
-            Ratio(
-                f"{group}.nn/fast",
+                f"{group}.nn/public",
                 group,
                 "nn.Linear + optim.SGD",
-                "fast path",
-                1e3 if big else None,
-                "fast path vs nn.Linear + optim.SGD",
+                public,
+                1e3 if n >= 10**6 else None,
+                "public gd_full_batch vs nn.Linear + optim.SGD",
             ),
             Ratio(
-                f"{group}.readable/fast",
+                f"{group}.readable/public",
                 group,
                 "readable loop",
-                "fast path",
+                public,
                 None,
-                "fast path vs the readable torch loop",
+                "public gd_full_batch vs its readable loop (method='loop')",
             ),
             Ratio(
-                f"{group}.sklearn/fast",
+                f"{group}.least_squares/public",
+                group,
+                "linear.least_squares",
+                public,
+                None,
+                "public gd_full_batch vs least_squares (SVD)",
+            ),
+            Ratio(
+                f"{group}.sklearn/public",
                 group,
                 "scikit-learn LinearRegression",
-                "fast path",
+                public,
                 None,
-                "fast path vs scikit-learn's closed form",
+                "public gd_full_batch vs scikit-learn's closed form",
             ),
         ]
     for n in [10**6, 10**7]:
         group = f"fullbatch-{size_label(n)}"
-        for method in GRAM_CONTENDERS:
+        gram_rows = [*GRAM_CONTENDERS, with_threads("internal: gram, numba kernel", 1)]
+        gram_rows.append(with_threads("internal: gram, BLAS", 1))
+        for method in gram_rows:
+            count = 1 if method.endswith("[1 thread]") else DEFAULT_THREADS
             ratios.append(
                 Ratio(
-                    f"{group}.stream/{method.removeprefix('gram: ')}",
+                    f"{group}.read/{method.removeprefix('internal: ')}",
                     group,
-                    "stream X.sum()",
+                    with_threads(STREAM, count),
                     method,
                     None,
-                    f"one streaming pass / {method}",
+                    f"one read of (X, y) / {method}",
                 )
             )
     ratios.append(
@@ -600,9 +735,9 @@ def _ratios() -> list[Ratio]:
             "minibatch.dataloader/data_iter",
             "minibatch",
             "DataLoader",
-            "data_iter",
-            5.0,
-            "data_iter vs DataLoader",
+            DATA_ITER,
+            20.0,
+            "public data_iter vs DataLoader",
         )
     )
     return ratios
@@ -713,6 +848,9 @@ def times_from_pytest_benchmark(
         if "paired" in extra:
             pairs.setdefault(group, {})[(name, extra["paired"]["with"])] = extra["paired"]
         out.setdefault(group, {})[name] = {
+            "row": extra.get("row", name),
+            "threads": extra.get("threads"),
+            "kind": extra.get("kind", ""),
             "seconds": stats["min"] * scale,
             "min": stats["min"],
             "median": stats["median"],
@@ -775,6 +913,7 @@ def build_report(raw: dict[str, Any], command: str = COMMAND) -> dict[str, Any]:
             "torch": torch.__version__,
             "numpy": np.__version__,
             "torch_threads": torch.get_num_threads(),
+            "thread_columns": THREADS,
             "pytest_benchmark": raw.get("version"),
             "numba": None if numba is None else numba.__version__,
         },

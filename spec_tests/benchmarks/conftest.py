@@ -21,6 +21,13 @@ def run_contender(request: pytest.FixtureRequest) -> Callable[[benchlib.Benchmar
 
     def run(bench: benchlib.Benchmark, name: str) -> Any:
         contender = bench.contenders[name]
+        with benchlib.threads(contender.threads):
+            result = _run(bench, contender)
+        contender.check(result)
+        return result
+
+    def _run(bench: benchlib.Benchmark, contender: benchlib.Contender) -> Any:
+        name = contender.name
         if not benchlib.FULL:
             result = contender.run()
         else:
@@ -32,6 +39,9 @@ def run_contender(request: pytest.FixtureRequest) -> Callable[[benchlib.Benchmar
                 contender=name,
                 scale=contender.scale,
                 note=contender.note,
+                row=contender.row,
+                threads=contender.threads,
+                kind=contender.kind,
             )
             result = benchmark.pedantic(
                 contender.run, rounds=contender.rounds, iterations=1, warmup_rounds=1
@@ -45,7 +55,6 @@ def run_contender(request: pytest.FixtureRequest) -> Callable[[benchlib.Benchmar
                     "other": theirs,
                     "rounds": contender.rounds,
                 }
-        contender.check(result)
         return result
 
     return run
