@@ -116,3 +116,24 @@ lint: $(STAMP_TEST)
 
 clean:
 	rm -rf build site node_modules docs/assets/vendor .pytest_cache .hypothesis
+
+# Every engine adapter (PyTorch, gradspec's engine, mygrad from the optional extra) under every
+# autograd and tensor spec; writes build/engines-ledger.json, the Engines page's mygrad column.
+# Fails when an engine misses a claim not listed in spec_tests/engines/<name>.toml, or when a
+# listed claim unexpectedly holds.
+STAMP_ENGINES := $(VENV)/.stamp-engines
+ENGINE_SPECS := $(addprefix spec_tests/,test_autograd_basics.py test_autograd_graph.py \
+  test_autograd_pitfalls.py test_tensors.py)
+ENGINES ?= torch,engine,mygrad
+
+$(STAMP_ENGINES): pyproject.toml constraints.txt | $(STAMP_TEST)
+	$(PIP) -e '.[test,mygrad]'
+	@touch $@
+
+.PHONY: engines
+engines: $(STAMP_ENGINES)
+	@mkdir -p build
+	$(BIN)/python -m pytest $(ENGINE_SPECS) -q --backend $(ENGINES) \
+	  --ledger build/engines-ledger.json
+
+$(SITE): $(wildcard build/engines-ledger.json)

@@ -273,11 +273,12 @@ def finite_difference_check(
         )
         return [np.array(backend.values(o), dtype=np.float64) for o in check(*args)]
 
-    for k, out in enumerate(check(*xs)):
-        shape = np.shape(backend.values(out))
+    for k, first in enumerate(check(*xs)):
+        shape = np.shape(backend.values(first))
         for j in range(int(np.prod(shape))):
             onehot = np.zeros(shape)
             onehot.flat[j] = 1.0
+            out = check(*xs)[k]  # a fresh graph per row: no engine needs retain_graph here
             if out.requires_grad:
                 seed = (out * backend.tensor(onehot.tolist(), dtype=backend.float64)).sum()
                 rows = backend.grad(seed, [xs[i] for i in wrt], retain_graph=True)

@@ -204,3 +204,48 @@ def test_the_adapter_from_the_guide_runs_the_autograd_specs(pytester):
     assert written["backends"]["myengine"]["adapter"] == "my_adapter:make_backend"
     assert written["claims"]["AG-VERSION"]["backends"] == {"myengine": "pass"}
     assert written["claims"]["AG-NO-GRAD.detach"]["specs"][0]["nodeid"].endswith("[myengine]")
+
+
+def _engines_hook():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("engines_hook", ROOT / "docs/hooks/engines.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_engines_page_shows_each_difference_with_its_reason(tmp_path, monkeypatch):
+    hook = _engines_hook()
+
+    def ledger(generated, backends, claims):
+        return {"generated": generated, "args": ["spec_tests"], "backends": backends,
+                "claims": claims}  # fmt: skip
+
+    main = ledger(
+        "2026-01-02",
+        {"torch": {"adapter": "torch", "differences": {}},
+         "engine": {"adapter": "engine", "differences": {}}},
+        {"AG-HOOK.order": {"backends": {"torch": "pass", "engine": "pass"}}},
+    )  # fmt: skip
+    engines = ledger(
+        "2026-01-01",  # older: its torch and engine columns give way to the main ledger
+        {"torch": {"adapter": "torch", "differences": {}},
+         "engine": {"adapter": "engine", "differences": {}},
+         "mygrad": {"adapter": "x:y", "differences": {"AG-HOOK.order": "no hooks | at all"}}},
+        {"AG-HOOK.order": {"backends": {"torch": "fail", "engine": "fail", "mygrad": "differs"}}},
+    )  # fmt: skip
+    paths = (tmp_path / "ledger.json", tmp_path / "engines-ledger.json")
+    for path, data in zip(paths, (main, engines), strict=True):
+        path.write_text(json.dumps(data), encoding="utf-8")
+    monkeypatch.setattr(hook, "LEDGERS", paths)
+    monkeypatch.setattr(hook, "ROOT", tmp_path)
+    page = hook.render()
+    row = next(line for line in page.splitlines() if line.startswith("| [AG-HOOK.order]"))
+    assert row.count("gs-pass") == 2  # torch and engine from the newer ledger
+    assert "gs-differs" in row
+    assert "no hooks \\| at all" in row  # the reason, escaped for the table
+    assert "| Claim | PyTorch | gradspec's engine | mygrad |" in page
+    assert "- [AG-HOOK.order](autograd.md#AG-HOOK.order): no hooks | at all" in page
+    monkeypatch.setattr(hook, "LEDGERS", (tmp_path / "none.json",))
+    assert "make engines" in hook.render()
