@@ -5,6 +5,7 @@
 #   make site-check  drive headless Chromium through every page of the built site
 #   make bench   benchmarks of the training core (writes build/benchmarks.json, docs/data/)
 #   make bench-check  fails when a benchmark ratio misses its target or falls >30% below baseline
+#   make fuzz    the bad-input suite with many more random examples (FUZZ_EXAMPLES=400)
 #   make lint    ruff check + format check
 
 SHELL := /bin/bash
@@ -30,7 +31,7 @@ DOCS := mkdocs.yml $(shell find docs -type f -not -path 'docs/assets/vendor/*' -
 .PHONY: help test docs serve live site-check bench lint clean
 
 help:
-	@sed -n '1,9p' Makefile
+	@sed -n '1,10p' Makefile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -109,6 +110,16 @@ bench-check: $(STAMP_TEST)
 	@test -f build/benchmarks.json || $(MAKE) bench
 	$(BIN)/python spec_tests/benchmarks/benchlib.py check build/benchmarks.json \
 	  spec_tests/benchmarks/baseline.json
+
+# The bad-input suite at depth: every public callable, hypothesis drawing data and attacks
+# from a fresh random seed, FUZZ_EXAMPLES per callable (make test runs 8, derandomized).
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 400
+fuzz: $(STAMP_TEST)
+	@mkdir -p build
+	GRADSPEC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GRADSPEC_FUZZ_RANDOM=1 $(BIN)/python -m pytest \
+	  spec_tests/test_bad_input.py -q -n 2 -k fuzzed -p no:cacheprovider \
+	  --ledger build/fuzz-ledger.json
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check reference gradspec_plugin spec_tests docs tools

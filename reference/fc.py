@@ -62,7 +62,8 @@ def fc_backward(x: Tensor, w: Tensor, grad_out: Tensor) -> tuple[Tensor, Tensor,
 
     Raises:
         TypeError: If an argument is not a floating-point tensor, or the dtypes differ.
-        ValueError: If an argument is not 2-D or the shapes do not fit together.
+        ValueError: If an argument is not 2-D or not finite, the shapes do not fit
+            together, or a gradient overflows.
 
     Example:
         >>> import torch
@@ -164,7 +165,7 @@ def fully_connected(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
 
     Raises:
         TypeError: If an argument is not a floating-point tensor, or the dtypes differ.
-        ValueError: If the shapes do not fit together.
+        ValueError: If an argument is not finite, or the shapes do not fit together.
 
     Example:
         >>> import torch

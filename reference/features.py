@@ -65,8 +65,8 @@ def projection(image: torch.Tensor, dim: int) -> torch.Tensor:
 
     Raises:
         TypeError: ``image`` is not a real tensor.
-        ValueError: ``image`` is not 2-D, has negative or non-finite pixels, or ``dim`` is
-            not 0 or 1.
+        ValueError: ``image`` is not 2-D, is a meta tensor, has negative or non-finite
+            pixels, its sums overflow float32, or ``dim`` is not the int 0 or 1.
 
     Example:
         >>> from reference.digits import load_digits
@@ -115,7 +115,8 @@ def normalize(v: torch.Tensor) -> torch.Tensor:
     Raises:
         TypeError: ``v`` is not a real tensor.
         ValueError: ``v`` is not 1-D, is empty, has negative or non-finite entries, or sums
-            to 0.
+            to 0. (A sum that overflows the dtype is not an error: ``v`` is then divided by
+            its largest entry before it is summed.)
 
     Example:
         >>> normalize(torch.tensor([0.0, 3.0, 2.0, 2.0, 3.0, 0.0]))
@@ -159,7 +160,8 @@ def sequential_normalize(v: torch.Tensor) -> torch.Tensor:
 
     Raises:
         TypeError: ``v`` is not a real tensor.
-        ValueError: as for :func:`normalize`.
+        ValueError: as for :func:`normalize`, and when a running sum overflows the working
+            dtype (rescaling would change what the loop computes, so it is refused).
 
     Example:
         >>> sequential_normalize(torch.tensor([0.0, 3.0, 2.0, 2.0, 3.0, 0.0]))
@@ -195,8 +197,8 @@ def with_bias(x: torch.Tensor) -> torch.Tensor:
         (``[6] -> [7]``, ``[1, 6] -> [1, 7]``, ``[n, 6] -> [n, 7]``).
 
     Raises:
-        TypeError: ``x`` is not a tensor.
-        ValueError: ``x`` is 0-dimensional.
+        TypeError: ``x`` is not a real tensor.
+        ValueError: ``x`` is 0-dimensional or has non-finite entries.
 
     Example:
         >>> with_bias(torch.tensor([[0.5, 0.5]]))

@@ -102,6 +102,10 @@ def trace_graph(root: torch.Tensor, names: Mapping[str, torch.Tensor] | None = N
     longest path to the root $r$, so drawing nodes by depth sends every edge from a deeper
     layer to a shallower one.
 
+    The cost is linear in the size of the graph, $O(V + E)$: one breadth-first walk finds
+    the nodes and edges, and the depths come from one pass over a topological order
+    (a node is settled once every node that consumes it is), not from repeated relaxation.
+
     Args:
         root: the tensor whose graph to trace; it must require grad.
         names: optional display names for tensors, e.g. ``{"w1": w1, "l1": l1}``.
@@ -110,7 +114,8 @@ def trace_graph(root: torch.Tensor, names: Mapping[str, torch.Tensor] | None = N
         The graph, the root being ``nodes[0]``.
 
     Raises:
-        TypeError: if ``root`` is not a tensor or ``names`` maps to something else.
+        TypeError: if ``root`` is not a tensor, or ``names`` is not a mapping from ``str``
+            to tensors.
         ValueError: if ``root`` does not require grad (it has no graph).
 
     Example:

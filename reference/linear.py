@@ -111,7 +111,8 @@ def predict(X: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
     Raises:
         TypeError: ``X`` or ``w`` is not a real tensor.
-        ValueError: wrong shapes, mismatched sizes, or non-finite entries.
+        ValueError: wrong shapes, mismatched sizes, non-finite entries, or a product
+            ``X @ w`` that overflows.
 
     Example:
         >>> X = torch.tensor([[0.5, 0.5, 1.0], [0.0, 1.0, 1.0]])
@@ -153,7 +154,9 @@ def solve_exact(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Raises:
         TypeError: ``X`` or ``y`` is not a real tensor.
         ValueError: ``X`` is not square ("not square"), the system is singular ("singular"),
-            or the shapes do not match.
+            the shapes do not match, or the solution overflows float64. Entries beyond
+            $2^{\pm 500}$ are first scaled by a power of two (exactly), so large but finite
+            systems are solved.
 
     Example:
         >>> X = torch.tensor([[2.0, 1.0], [1.0, 3.0]])

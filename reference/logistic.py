@@ -85,6 +85,7 @@ def sigmoid(z: Tensor) -> Tensor:
 
     Raises:
         TypeError: If ``z`` is not a floating-point tensor.
+        ValueError: If ``z`` has ``inf`` or ``nan`` entries.
 
     Example:
         >>> import torch
@@ -116,6 +117,7 @@ def sigmoid_derivative(z: Tensor) -> Tensor:
 
     Raises:
         TypeError: If ``z`` is not a floating-point tensor.
+        ValueError: If ``z`` has ``inf`` or ``nan`` entries.
 
     Example:
         >>> import torch
@@ -221,8 +223,10 @@ def accuracy(p: Tensor, y: Tensor, threshold: float = 0.5) -> float:
         The accuracy, a Python float in $[0, 1]$.
 
     Raises:
-        TypeError: If ``p`` or ``y`` is not a tensor.
-        ValueError: If the number of samples differs or is zero.
+        TypeError: If ``p`` or ``y`` is not a real tensor, or ``threshold`` not a number.
+        ValueError: If the shapes differ (``p`` may be ``[N, 1]`` for ``y`` of shape
+            ``[N]``), there are no samples, ``p`` is not finite, ``y`` has an entry other
+            than 0 and 1, or ``threshold`` is outside $[0, 1]$.
 
     Example:
         >>> import torch
@@ -482,7 +486,7 @@ def train_logistic(
                 f"logistic regression diverged at iteration {iteration} (lr={lr}, "
                 f"momentum={momentum}, zero_grad={zero_grad}): the model output is not finite"
             )
-        loss = loss_fn(p.squeeze(), y)
+        loss = loss_fn(p.squeeze(1), y)
         if zero_grad:
             optimizer.zero_grad()
         loss.backward()
@@ -537,9 +541,9 @@ def decision_boundary(weight: Tensor, bias: Tensor | float, xs: Tensor) -> Tenso
 
     Raises:
         TypeError: If ``weight`` or ``xs`` is not a floating-point tensor, or ``bias`` is
-            neither a number nor a tensor.
-        ValueError: If ``weight`` does not hold two numbers, ``bias`` not one, or
-            $w_1 = 0$ (the boundary is the vertical line $x = -b / w_0$, not a function of $x$).
+            neither a real number nor a one-element tensor.
+        ValueError: If an argument is not finite, ``weight`` does not hold two numbers,
+            ``bias`` not one, the boundary overflows, or $w_1 = 0$ (the boundary is the vertical line $x = -b / w_0$, not a function of $x$).
 
     Example:
         >>> import torch
