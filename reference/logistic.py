@@ -543,7 +543,8 @@ def decision_boundary(weight: Tensor, bias: Tensor | float, xs: Tensor) -> Tenso
         TypeError: If ``weight`` or ``xs`` is not a floating-point tensor, or ``bias`` is
             neither a real number nor a one-element tensor.
         ValueError: If an argument is not finite, ``weight`` does not hold two numbers,
-            ``bias`` not one, the boundary overflows, or $w_1 = 0$ (the boundary is the vertical line $x = -b / w_0$, not a function of $x$).
+            ``bias`` not one, the boundary overflows, or $w_1 = 0$ (the boundary is the
+            vertical line $x = -b / w_0$, not a function of $x$).
 
     Example:
         >>> import torch

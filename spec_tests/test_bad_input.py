@@ -300,7 +300,7 @@ def test_normalize_of_entries_whose_sum_overflows_float32():
 def test_sequential_normalize_refuses_a_running_sum_that_overflows():
     from reference.features import sequential_normalize
 
-    with pytest.raises(ValueError, match="v is too large for torch.float32"):
+    with pytest.raises(ValueError, match=r"v is too large for torch\.float32"):
         sequential_normalize(torch.tensor([3e38, 3e38]))
 
 
