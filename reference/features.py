@@ -91,7 +91,7 @@ def _check_vector(v: object, name: str = "v") -> torch.Tensor:
     if v.numel() == 0:
         raise ValueError(f"{name} is empty")
     _check_non_negative_finite(v, name)
-    if float(v.to(torch.float64).sum()) == 0.0:
+    if float(v.detach().to(torch.float64).sum()) == 0.0:
         raise ValueError(f"{name} sums to 0 (a blank image?); it cannot be normalized by its sum")
     return v
 

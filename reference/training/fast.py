@@ -326,14 +326,14 @@ def epoch_map(X: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
         lr: learning rate $\eta > 0$.
 
     Returns:
-        $M$ as a float64 tensor ``[k + 1, k + 1]`` whose last row is $(0, \dots, 0, 1)$;
-        entries are inf or nan when the products overflow float64 (learning rate far too
-        large for the data).
+        $M$ as a float64 tensor ``[k + 1, k + 1]`` whose last row is $(0, \dots, 0, 1)$.
 
     Raises:
         TypeError: an argument has the wrong type.
         ValueError: shapes do not match, non-finite input (found from $M$ itself: the
-            inputs are scanned only when $M$ is not finite) or ``lr <= 0``.
+            inputs are scanned only when $M$ is not finite), ``lr <= 0``, or finite input
+            whose products overflow float64 (a learning rate far too large for the data):
+            $M$ is never returned with inf or nan entries.
 
     Example:
         >>> M = epoch_map(torch.tensor([[1.0, 1.0], [2.0, 1.0]]), torch.tensor([1.0, 2.0]), 0.1)
@@ -343,7 +343,9 @@ def epoch_map(X: torch.Tensor, y: torch.Tensor, lr: float) -> torch.Tensor:
     X = _validate.float64_matrix(X, "X")
     y = _validate.float64_vector(y, "y", X.shape[0], "X")
     lr = _validate.positive_finite(lr, "lr")
-    return torch.from_numpy(_checked_epoch_map(X, y, lr))
+    return _validate.no_overflow(
+        torch.from_numpy(_checked_epoch_map(X, y, lr)), "the epoch map", "lr or X is"
+    )
 
 
 def _residual_rows(X: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
