@@ -730,6 +730,55 @@ NOT_ENTRY_POINTS["reference.training.linear_regression.LinearFit"] = "a result r
 NOT_ENTRY_POINTS["reference.errors.DivergenceError"] = "an exception class"
 
 
+# --- reference.engine: the constructors that take gradspec's own arguments (a seed, a size,
+# a flag). The rest of the engine, Tensor(data) and tensor(data) included, is held to a
+# different contract, PyTorch's own behaviour (nan propagates, data convert as in
+# torch.tensor, errors where torch raises), checked by the conformance suite
+# (--backend engine) and test_engine.py, so it is listed by module below instead.
+
+
+entry(
+    "reference.engine.functional.randn",
+    valid=lambda rng: {"seed": int(rng.integers(0, 100))},
+    args={"seed": SEED, "requires_grad": FLAG},
+    call=lambda **kw: __import__("reference.engine.functional", fromlist=["x"]).randn(2, 3, **kw),
+)
+for _name in ("ones", "zeros"):
+    entry(
+        f"reference.engine.functional.{_name}",
+        valid=lambda rng: {},
+        args={"requires_grad": FLAG},
+        call=lambda _n=_name, **kw: getattr(
+            __import__("reference.engine.functional", fromlist=["x"]), _n
+        )(2, 3, **kw),
+    )
+entry(
+    "reference.engine.functional.eye",
+    valid=lambda rng: {"n": int(rng.integers(1, 5))},
+    args={"n": COUNT, "requires_grad": FLAG},
+)
+#: Modules whose public callables answer to the conformance suite, not to this catalog.
+CONFORMANCE_MODULES: dict[str, str] = {
+    "reference.engine.": (
+        "the engine's operators and autograd functions reproduce PyTorch's behaviour, bad "
+        "input included (nan propagates as in torch); spec_tests/test_engine.py and the "
+        "autograd/tensor specs under --backend engine check them"
+    ),
+}
+
+
+def exempt(qualname: str) -> str | None:
+    """Why ``qualname`` needs no catalog entry, or ``None`` when it does."""
+    if qualname in NOT_ENTRY_POINTS:
+        return NOT_ENTRY_POINTS[qualname]
+    if qualname in CATALOG:
+        return None
+    for prefix, reason in CONFORMANCE_MODULES.items():
+        if qualname.startswith(prefix):
+            return reason
+    return None
+
+
 def attacks(entry_: Entry) -> Iterator[tuple[str, Bad]]:
     """Every (argument name, bad value) pair of an entry, in a fixed order."""
     for name, arg in entry_.args.items():

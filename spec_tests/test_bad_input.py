@@ -37,6 +37,7 @@ from bad_input import (
     Bad,
     Entry,
     attacks,
+    exempt,
     public_callables,
     signature_names,
     signature_target,
@@ -209,7 +210,7 @@ ENTRIES = sorted(CATALOG)
 
 
 def test_every_public_callable_is_in_the_catalog():
-    missing = sorted(set(CALLABLES) - set(CATALOG) - set(NOT_ENTRY_POINTS))
+    missing = sorted(q for q in CALLABLES if q not in CATALOG and exempt(q) is None)
     assert not missing, f"public callables without a bad-input catalog entry: {missing}"
     stale = sorted((set(CATALOG) | set(NOT_ENTRY_POINTS)) - set(CALLABLES))
     assert not stale, f"catalog entries that are not public callables: {stale}"

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from reference import _validate
 from reference.engine.node import Node
 from reference.engine.ops import _record, _unbroadcast
 from reference.engine.tensor import Tensor, _as_dtype, float32, float64
@@ -68,8 +69,7 @@ def eye(n: int, *, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 def randn(*shape: int, seed: int, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """Standard normal draws from numpy's generator seeded with ``seed``."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    seed = _validate.seed(seed)
     draws = np.random.default_rng(seed).standard_normal(_shape(shape))
     return Tensor(draws.astype(_as_dtype(dtype) or float32), requires_grad=requires_grad)
 
