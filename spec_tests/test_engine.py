@@ -274,8 +274,9 @@ def test_engine_rejects_bad_input_with_clear_errors():
 def test_hooks_can_be_removed_and_no_grad_nests():
     x = E.ones(2, requires_grad=True)
     y = x * 3
-    remove = y.register_hook(lambda g: g * 100)
-    remove()
+    handle = y.register_hook(lambda g: g * 100)
+    handle.remove()
+    handle.remove()  # a second call does nothing
     y.sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
     with E.no_grad():

@@ -86,6 +86,20 @@ def _infer_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     return array
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list[Callable[..., Any]], hook: Callable[..., Any]) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        """Unregister the hook (a second call does nothing)."""
+        for i, registered in enumerate(self._hooks):
+            if registered is self._hook:
+                del self._hooks[i]
+                return
+
+
 class Tensor:
     """An n-dimensional array that can record the operations made with it.
 
@@ -207,11 +221,11 @@ class Tensor:
         self._retains_grad = True
         self._grad_fn.retained = weakref.ref(self)
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed.
 
-        A hook that returns a tensor replaces the gradient passed on. Returns a function that
-        removes the hook.
+        A hook that returns a tensor replaces the gradient passed on. Returns a handle whose
+        ``remove()`` unregisters the hook.
         """
         if not callable(hook):
             raise TypeError(f"hook must be callable, got {type(hook).__name__}")
@@ -219,7 +233,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         hooks = self._grad_fn.pre_hooks if self._grad_fn is not None else self._hooks
         hooks.append(hook)
-        return lambda: hooks.remove(hook) if hook in hooks else None
+        return RemovableHandle(hooks, hook)
 
     def _edge(self) -> Node | None:
         """Where a gradient for this tensor goes: its node, its accumulator, or nowhere."""
