@@ -7,6 +7,7 @@
 #   make bench-check  fails when a benchmark ratio misses its target or falls >30% below baseline
 #   make fuzz    the bad-input suite with many more random examples (FUZZ_EXAMPLES=400)
 #   make lint    ruff check + format check
+#   make matrix TORCH="2.13.0 2.14.1"  the specs on each torch release, ledgers diffed
 
 SHELL := /bin/bash
 export NO_MKDOCS_2_WARNING := 1
@@ -124,6 +125,17 @@ fuzz: $(STAMP_TEST)
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check reference gradspec_plugin spec_tests docs tools
 	$(BIN)/ruff format --check reference gradspec_plugin spec_tests docs tools
+
+# The specs on several torch releases: one venv per release (constraints.txt with only the
+# torch line changed), one ledger each in build/ledgers/, each diffed against the pinned
+# release; the ledgers are copied to docs/data/ledgers/ for the Releases page. A release not
+# on this disk (a CUDA build of several GB) needs ALLOW_DOWNLOAD=1; KEEP=1 keeps the venvs.
+.PHONY: matrix
+TORCH ?= 2.13.0 2.14.1
+matrix: $(STAMP_TEST)
+	$(BIN)/python tools/torch_matrix.py --releases "$(TORCH)" --snapshot docs/data/ledgers \
+	  $(if $(filter 1 yes true,$(KEEP)),--keep) \
+	  $(if $(filter 1 yes true,$(ALLOW_DOWNLOAD)),--allow-download)
 
 clean:
 	rm -rf build site node_modules docs/assets/vendor .pytest_cache .hypothesis
