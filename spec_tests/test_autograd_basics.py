@@ -184,7 +184,7 @@ def _mul_graph(backend):
 def test_second_backward_without_retain_graph_fails(backend, ledger_extra):
     w, y = _mul_graph(backend)
     y.backward()
-    # Stable fragment; the full torch 2.13 text is recorded in the ledger.
+    # Stable fragment; the full text of the torch that ran is recorded in the ledger.
     with pytest.raises(RuntimeError, match="backward through the graph a second time") as e:
         y.backward()
     ledger_extra("message", str(e.value))

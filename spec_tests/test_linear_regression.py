@@ -2,7 +2,7 @@
 
 Oracles: scipy.stats (normality), numpy least squares in float64 (the analytic solution),
 the SGD update rule written out, the noise level of the data (tolerances derived below),
-and torch 2.13 itself for what nn layers accept. The cases LIN-GENERALIZE, LIN-TWO-POINTS
+and the installed torch itself for what nn layers accept. The cases LIN-GENERALIZE, LIN-TWO-POINTS
 and LIN-TEN-X are in test_linear_regression_cases.py.
 """
 
