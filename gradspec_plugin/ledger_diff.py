@@ -224,17 +224,25 @@ def _text_floats_close(a: str, b: str, rtol: float, atol: float) -> bool:
     return all(floats_close(float(x), float(y), rtol, atol) for x, y in pairs)
 
 
+_TOKEN = re.compile(r"[\w.+]+|\s+|.", re.DOTALL)
+
+
 def excerpt(old: str, new: str, context: int = 30, limit: int = 3) -> str:
-    """The places where two texts differ, with a little context: ``…at X:[-493-][+488+]…``."""
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    """Where two texts differ, word by word, with context: ``…TensorBody.h:[-493.-][+488.+])…``.
+
+    Words are runs of letters, digits, ``.`` and ``+``, so a release string (``2.13.0+cpu``)
+    or a line number changes as one piece.
+    """
+    a, b = _TOKEN.findall(old), _TOKEN.findall(new)
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     parts = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             continue
-        before = old[max(0, i1 - context) : i1].replace("\n", " ")
-        after = old[i2 : i2 + context].replace("\n", " ")
-        removed = f"[-{old[i1:i2]}-]" if i2 > i1 else ""
-        added = f"[+{new[j1:j2]}+]" if j2 > j1 else ""
+        before = "".join(a[:i1])[-context:].replace("\n", " ")
+        after = "".join(a[i2:])[:context].replace("\n", " ")
+        removed = f"[-{''.join(a[i1:i2])}-]" if i2 > i1 else ""
+        added = f"[+{''.join(b[j1:j2])}+]" if j2 > j1 else ""
         parts.append(f"…{before}{removed}{added}{after}…")
         if len(parts) == limit:
             break
