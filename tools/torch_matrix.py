@@ -199,31 +199,33 @@ def run_release(release: str, args: argparse.Namespace) -> ReleaseRun:
     log = args.work / f"log-{release}.txt"
     log.write_text("", encoding="utf-8")
     venv = None
-    if release in args.pythons:
-        python = Path(args.pythons[release])
-        run.installed_from = "given interpreter"
-    else:
-        python = make_venv(release, args, run, log)
-        venv = python.parent.parent
-        run.installed_from = "venv"
     ledger = args.out / f"torch-{release}.json"
     ledger.unlink(missing_ok=True)
-    command = [str(python), "-m", "pytest", args.tests, "-q", "-p", "no:randomly"]
     shown = ledger.relative_to(args.root) if ledger.is_relative_to(args.root) else ledger
-    command += ["-p", "no:cacheprovider", f"--ledger={shown}", *args.pytest_args]
-    say(f"torch {release}: running the specs ({' '.join(command[1:])})")
-    start = time.monotonic()
-    run.pytest_exit = _run(command, log, args.root)
-    run.suite_seconds = round(time.monotonic() - start, 1)
-    if venv is not None and not args.keep:
-        shutil.rmtree(venv)
-        run.venv_removed = True
+    try:
+        if release in args.pythons:
+            python = Path(args.pythons[release])
+            run.installed_from = "given interpreter"
+        else:
+            venv = args.work / f"venv-{release}"
+            python = make_venv(release, args, run, log)
+            run.installed_from = "venv"
+        command = [str(python), "-m", "pytest", args.tests, "-q", "-p", "no:randomly"]
+        command += ["-p", "no:cacheprovider", f"--ledger={shown}", *args.pytest_args]
+        say(f"torch {release}: running the specs ({' '.join(command[1:])})")
+        start = time.monotonic()
+        run.pytest_exit = _run(command, log, args.root)
+        run.suite_seconds = round(time.monotonic() - start, 1)
+    finally:  # a failed install must not leave gigabytes behind either
+        if venv is not None and venv.exists() and not args.keep:
+            shutil.rmtree(venv)
+            run.venv_removed = True
     if run.pytest_exit not in (0, 1) or not ledger.is_file():
         raise MatrixError(
             f"torch {release}: pytest exited {run.pytest_exit} without a ledger (see {log})"
         )
     written = load_ledger(ledger)
-    run.ledger = str(ledger)
+    run.ledger = str(shown)
     run.torch_build = written.get("torch_build") or written.get("torch")
     run.python = written.get("python", "")
     run.summary = written.get("summary", {})
@@ -329,12 +331,12 @@ def matrix(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     runs = {release: run_release(release, args) for release in releases}
-    reference = load_ledger(runs[pinned].ledger)
+    reference = load_ledger(args.out / f"torch-{pinned}.json")
     moved_any = False
     for release, run in runs.items():
         if release == pinned:
             continue
-        diff = diff_ledgers(reference, load_ledger(run.ledger))
+        diff = diff_ledgers(reference, load_ledger(args.out / f"torch-{release}.json"))
         run.moved_claims = diff.moved_claims()
         moved_any = moved_any or bool(run.moved_claims)
         stem = f"diff-{pinned}-{release}"
@@ -354,7 +356,8 @@ def matrix(args: argparse.Namespace) -> int:
     if args.snapshot is not None:
         args.snapshot.mkdir(parents=True, exist_ok=True)
         for run in runs.values():
-            shutil.copy(run.ledger, args.snapshot / Path(run.ledger).name)
+            name = f"torch-{run.release}.json"
+            shutil.copy(args.out / name, args.snapshot / name)
         (args.snapshot / "matrix.json").write_text(
             json.dumps(summary, indent=1) + "\n", encoding="utf-8"
         )
