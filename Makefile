@@ -6,6 +6,7 @@
 #   make bench   benchmarks of the training core (writes build/benchmarks.json, docs/data/)
 #   make bench-check  fails when a benchmark ratio misses its target or falls >30% below baseline
 #   make fuzz    the bad-input suite with many more random examples (FUZZ_EXAMPLES=400)
+#   make bench-distributed  the data-parallel trainer: ranks, n up to BIG=DIR, memory
 #   make lint    ruff check + format check
 #   make matrix TORCH="2.13.0 2.14.1"  the specs on each torch release, ledgers diffed
 
@@ -32,7 +33,7 @@ DOCS := mkdocs.yml $(shell find docs -type f -not -path 'docs/assets/vendor/*' -
 .PHONY: help test docs serve live site-check bench lint clean
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,/^$$/p' Makefile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -121,6 +122,13 @@ fuzz: $(STAMP_TEST)
 	GRADSPEC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GRADSPEC_FUZZ_RANDOM=1 $(BIN)/python -m pytest \
 	  spec_tests/test_bad_input.py -q -n 2 -k fuzzed -p no:cacheprovider \
 	  --ledger build/fuzz-ledger.json
+
+# The data-parallel trainer (chapter "Past one machine"): time / one read against n, 1 and 2
+# ranks under torchrun, per-step vs one-shot, peak memory. BIG=DIR adds an existing shard
+# directory (e.g. 3e8 rows from `gradspec shards make`). Writes docs/data/distributed*.
+.PHONY: bench-distributed
+bench-distributed: $(STAMP_TEST)
+	$(BIN)/python tools/bench_distributed.py $(if $(BIG),--big $(BIG))
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check reference gradspec_plugin spec_tests docs tools

@@ -237,6 +237,8 @@ def _number_bads(arg: Arg) -> list[Bad]:
             out.append(Bad("None", _const(None)))
     elif arg.kind == "callable":
         out = [Bad("None", _const(None)), Bad("a number", _const(3.0))]
+    elif arg.kind == "path":
+        out = [Bad("None", _const(None)), Bad("a number", _const(3)), Bad("a list", _const([]))]
     elif arg.kind == "module":
         out = [
             Bad("None", _const(None), EITHER if arg.none else REFUSE),
@@ -757,6 +759,88 @@ entry(
     valid=lambda rng: {"n": int(rng.integers(1, 5))},
     args={"n": COUNT, "requires_grad": FLAG},
 )
+# --- reference.training.shards and distributed: a small shard directory made once.
+_SHARDS: list[str] = []
+
+
+def _shard_dir() -> str:
+    if not _SHARDS:
+        import atexit
+        import shutil
+        import tempfile
+
+        from reference.training.shards import make_synthetic_shards
+
+        root = tempfile.mkdtemp(prefix="gradspec-bad-input-")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        make_synthetic_shards(f"{root}/data", rows=30, features=3, seed=0, rows_per_shard=8)
+        _SHARDS.append(f"{root}/data")
+    return _SHARDS[0]
+
+
+def _fresh_out(rng: np.random.Generator) -> dict[str, Any]:
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix="gradspec-bad-input-out-")
+    return {"out": f"{root}/data", "rows": int(rng.integers(1, 20)), "features": 3, "seed": 0}
+
+
+PATH = Arg("path")
+entry(
+    "reference.training.shards.make_synthetic_shards",
+    valid=_fresh_out,
+    args={
+        "out": PATH,
+        "rows": Arg("count", bad=(0,)),
+        "features": Arg("count", bad=(0,)),
+        "seed": SEED,
+        "noise_std": Arg("real", bad=(-1.0,), extreme=(1e300,)),
+        "rows_per_shard": Arg("count", bad=(0,)),
+        "chunk_rows": Arg("count", bad=(0,)),
+    },
+)
+entry(
+    "reference.training.shards.read_shards",
+    valid=lambda rng: {"directory": _shard_dir(), "chunk_rows": int(rng.integers(1, 9))},
+    args={"directory": PATH, "chunk_rows": Arg("count", bad=(0,)), "verify": FLAG},
+    call=lambda **kw: list(
+        __import__("reference.training.shards", fromlist=["x"]).read_shards(**kw)
+    ),
+)
+for _name in ("read_manifest", "verify_shards"):
+    entry(
+        f"reference.training.shards.{_name}",
+        valid=lambda rng: {"directory": _shard_dir()},
+        args={"directory": PATH},
+    )
+entry(
+    "reference.training.distributed.train_sharded",
+    valid=lambda rng: {"shards": _shard_dir(), "steps": 3, "w0": _f64(rng, 3)},
+    args={
+        "shards": PATH,
+        "steps": COUNT,
+        "lr": Arg("real", none=True, bad=(0.0, -1.0), extreme=(1e300,)),
+        "w0": Arg("tensor", none=True),
+        "mode": Arg("choice"),
+        "chunk_rows": Arg("count", bad=(0,)),
+        "verify": FLAG,
+    },
+    trains=True,
+)
+entry(
+    "reference.training.distributed.shard_assignment",
+    valid=lambda rng: {"num_shards": 7, "world_size": 2, "rank": int(rng.integers(0, 2))},
+    args={
+        "num_shards": COUNT,
+        "world_size": Arg("count", bad=(0,)),
+        "rank": Arg("count", bad=(2,)),
+    },
+)
+NOT_ENTRY_POINTS["reference.training.shards.ShardError"] = "an exception class"
+NOT_ENTRY_POINTS["reference.training.shards.ShardManifest"] = "a record returned by read_manifest"
+NOT_ENTRY_POINTS["reference.training.distributed.DistributedResult"] = "a result record"
+NOT_ENTRY_POINTS["reference.training.distributed.RankTiming"] = "a result record"
+
 #: Modules whose public callables answer to the conformance suite, not to this catalog.
 CONFORMANCE_MODULES: dict[str, str] = {
     "reference.engine.": (

@@ -1,0 +1,339 @@
+"""Past one machine: data-parallel full-batch descent on torch.distributed, from shards.
+
+Processes are started with ``torchrun`` (``python -m torch.distributed.run --standalone``:
+gloo on 127.0.0.1, a free port per launch), each launch bounded by a timeout, and every
+process is gone when its launch returns. The oracle of the weights is one process running
+the public ``gd_full_batch`` on all the rows, held in memory; the oracle of the sums is
+NumPy on the concatenated rows.
+
+Three launches serve all the specs (module-scoped fixtures): two ranks through a driver
+script of this file (both modes, a bad shard), four ranks through the real command line, and
+two ranks through the real command line with one rank killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reference.training import gd_full_batch
+from reference.training.distributed import shard_assignment, train_sharded
+from reference.training.shards import (
+    ShardError,
+    make_synthetic_shards,
+    read_manifest,
+    read_shards,
+    verify_shards,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+ROWS, FEATURES, STEPS = 3000, 3, 200
+LAUNCH_TIMEOUT_S = 120
+#: The collective timeout the kill spec states (the launcher's --timeout).
+FAULT_TIMEOUT_S = 30
+
+
+def _torchrun(nproc: int, args: list[str], env: dict[str, str] | None = None):
+    """Run ``torchrun --standalone --nproc-per-node nproc ARGS``; return (process, seconds)."""
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "--monitor-interval=0.2",
+        *args,
+    ]
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", **(env or {})}
+    start = time.perf_counter()
+    process = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=LAUNCH_TIMEOUT_S,
+        cwd=ROOT,
+        check=False,
+    )
+    return process, time.perf_counter() - start
+
+
+def _all_rows(directory: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    chunks = list(read_shards(directory))
+    X = np.concatenate([x for x, _ in chunks])
+    y = np.concatenate([y for _, y in chunks])
+    return torch.from_numpy(X), torch.from_numpy(y)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory) -> Path:
+    """3000 rows in 7 shards of unequal size (the last one short), k = 3."""
+    directory = tmp_path_factory.mktemp("shards") / "data"
+    make_synthetic_shards(
+        directory, rows=ROWS, features=FEATURES, seed=5, rows_per_shard=450, chunk_rows=128
+    )
+    return directory
+
+
+@pytest.fixture(scope="module")
+def single_process(shards) -> tuple[float, torch.Tensor]:
+    """The oracle: lr = 1/lambda_max(X^T X) (numpy) and gd_full_batch on all the rows."""
+    X, y = _all_rows(shards)
+    lr = 1.0 / np.linalg.eigvalsh((X.T @ X).numpy())[-1]
+    return lr, gd_full_batch(X, y, torch.zeros(FEATURES, dtype=torch.float64), lr, STEPS)
+
+
+DRIVER = textwrap.dedent(
+    """
+    import json, os, sys
+    import torch.distributed as dist
+    from reference.training.distributed import train_sharded
+
+    good, bad, out = sys.argv[1:4]
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    report = {}
+    for mode in ("one-shot", "per-step"):
+        result = train_sharded(good, steps=int(sys.argv[4]), mode=mode)
+        report[mode] = result.to_json()
+    try:
+        train_sharded(bad, steps=1)
+        report["bad"] = "accepted"
+    except ValueError as error:
+        report["bad"] = f"{type(error).__name__}: {error}"
+    with open(os.path.join(out, f"rank{rank}.json"), "w") as handle:
+        json.dump(report, handle)
+    dist.destroy_process_group()
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def two_ranks(shards, tmp_path_factory) -> dict[int, dict]:
+    """Two ranks through the driver: one-shot, per-step, and a shard with a nan in it."""
+    work = tmp_path_factory.mktemp("two_ranks")
+    bad = work / "bad"
+    make_synthetic_shards(bad, rows=900, features=FEATURES, seed=6, rows_per_shard=300)
+    y_file = read_manifest(bad).files(1)[1]  # shard 1 belongs to rank 1 of 2
+    y = np.load(y_file, mmap_mode="r+")
+    y[17] = np.nan
+    y.flush()
+    del y
+    driver = work / "driver.py"
+    driver.write_text(DRIVER)
+    process, _ = _torchrun(2, [str(driver), str(shards), str(bad), str(work), str(STEPS)])
+    assert process.returncode == 0, process.stderr[-3000:]
+    return {r: json.loads((work / f"rank{r}.json").read_text()) for r in (0, 1)}
+
+
+@pytest.fixture(scope="module")
+def four_ranks(shards, tmp_path_factory) -> dict:
+    """Four ranks through the real command line."""
+    out = tmp_path_factory.mktemp("four_ranks") / "result.json"
+    args = ["-m", "reference.training.distributed", "--shards", str(shards)]
+    process, _ = _torchrun(4, [*args, "--steps", str(STEPS), "--out", str(out)])
+    assert process.returncode == 0, process.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+# ----------------------------------------------------------------------------- DIST-SUM
+
+
+@pytest.mark.claim("DIST-SUM")
+def test_block_sums_of_the_gram_matrix_are_the_whole_one(shards):
+    X, y = _all_rows(shards)
+    G, c = X.numpy().T @ X.numpy(), X.numpy().T @ y.numpy()
+    manifest = read_manifest(shards)
+    G_sum, c_sum = np.zeros((FEATURES, FEATURES)), np.zeros(FEATURES)
+    for index in range(len(manifest.shards)):
+        for Xr, yr in read_shards(shards, shards=[index], chunk_rows=100):
+            G_sum += Xr.T @ Xr
+            c_sum += Xr.T @ yr
+    np.testing.assert_allclose(G_sum, G, rtol=1e-12)
+    np.testing.assert_allclose(c_sum, c, rtol=1e-12)
+
+
+@pytest.mark.claim("DIST-SUM")
+def test_one_reduction_carries_k_k_plus_1_over_2_plus_k_plus_3_numbers(two_ranks, four_ranks):
+    # The upper triangle of G (6 numbers for k = 3), c (3), y.y, the row count and an error
+    # flag: 12 float64 = 96 bytes per rank, whatever the number of rows.
+    expected = 8 * (FEATURES * (FEATURES + 1) // 2 + FEATURES + 3)
+    for timing in two_ranks[0]["one-shot"]["timings"] + four_ranks["timings"]:
+        assert timing["bytes_reduced"] == expected
+
+
+def test_shard_assignment_is_round_robin():
+    assert shard_assignment(7, 2, 0) == [0, 2, 4, 6]
+    assert shard_assignment(7, 4, 3) == [3]
+    assert shard_assignment(2, 4, 3) == []
+    with pytest.raises(ValueError, match="rank must be <= 3"):
+        shard_assignment(7, 4, 4)
+
+
+# ----------------------------------------------------------------------------- DIST-EQUAL
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_one_rank_equals_gd_full_batch_on_all_rows(shards, single_process):
+    lr, expected = single_process
+    result = train_sharded(shards, steps=STEPS)
+    assert result.world_size == 1
+    assert result.n == ROWS
+    np.testing.assert_allclose(result.lr, lr, rtol=1e-12)
+    torch.testing.assert_close(result.weights, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_two_ranks_equal_one_process(two_ranks, single_process):
+    _, expected = single_process
+    for rank in (0, 1):
+        report = two_ranks[rank]["one-shot"]
+        assert report["world_size"] == 2
+        assert report["n"] == ROWS
+        np.testing.assert_allclose(report["weights"], expected.numpy(), rtol=1e-12, atol=0)
+    rows = [t["rows"] for t in two_ranks[0]["one-shot"]["timings"]]
+    assert rows == [3 * 450 + 300, 3 * 450]  # shards 0, 2, 4, 6 (the short one) and 1, 3, 5
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_four_ranks_through_the_command_line_equal_one_process(four_ranks, single_process):
+    lr, expected = single_process
+    assert four_ranks["world_size"] == 4
+    assert four_ranks["n"] == ROWS
+    np.testing.assert_allclose(four_ranks["lr"], lr, rtol=1e-12)
+    np.testing.assert_allclose(four_ranks["weights"], expected.numpy(), rtol=1e-12, atol=0)
+    assert sorted(r for t in four_ranks["timings"] for r in t["shards"]) == list(range(7))
+
+
+# ----------------------------------------------------------------------------- DIST-PER-STEP
+
+
+@pytest.mark.claim("DIST-PER-STEP")
+def test_per_step_reduction_reaches_the_same_weights(two_ranks, single_process):
+    _, expected = single_process
+    for rank in (0, 1):
+        per_step = two_ranks[rank]["per-step"]
+        np.testing.assert_allclose(per_step["weights"], expected.numpy(), rtol=1e-10, atol=0)
+        np.testing.assert_allclose(
+            per_step["weights"], two_ranks[rank]["one-shot"]["weights"], rtol=1e-10, atol=0
+        )
+
+
+@pytest.mark.claim("DIST-PER-STEP")
+def test_per_step_communication_grows_with_the_steps(two_ranks):
+    one_shot = two_ranks[0]["one-shot"]["timings"][0]["bytes_reduced"]
+    per_step = two_ranks[0]["per-step"]["timings"][0]["bytes_reduced"]
+    # per-step: the first reduction (lr from G) plus k float64 per step.
+    assert per_step == one_shot + STEPS * 8 * FEATURES
+
+
+@pytest.mark.claim("DIST-PER-STEP")
+def test_per_step_equals_one_shot_in_one_process(shards):
+    one_shot = train_sharded(shards, steps=50, lr=1e-4)
+    per_step = train_sharded(shards, steps=50, lr=1e-4, mode="per-step")
+    torch.testing.assert_close(per_step.weights, one_shot.weights, rtol=1e-10, atol=0)
+
+
+# ----------------------------------------------------------------------------- DIST-FAULT
+
+
+@pytest.mark.claim("DIST-FAULT")
+def test_a_killed_rank_fails_the_launch_naming_it(shards, tmp_path):
+    out = tmp_path / "result.json"
+    args = ["-m", "reference.training.distributed", "--shards", str(shards)]
+    args += ["--steps", "5", "--out", str(out), "--timeout", str(FAULT_TIMEOUT_S)]
+    env = {"GRADSPEC_FAULT_KILL_RANK": "1", "GRADSPEC_FAULT_STAGE": "read"}
+    process, seconds = _torchrun(2, args, env)
+    assert process.returncode != 0
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*.tmp"))
+    # torchrun's failure summary names the rank and its signal; its layout is torch's own
+    # (it has changed between releases), so only the stable fragments are matched.
+    assert "rank" in process.stderr
+    assert "-9" in process.stderr
+    assert "rank    : 1" in process.stderr or "rank: 1" in process.stderr.replace("  ", "")
+    assert seconds < FAULT_TIMEOUT_S + 30  # the collective timeout plus torchrun's start
+
+
+# ----------------------------------------------------------------------------- DIST-BAD-DATA
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_a_nan_shard_is_refused_on_every_rank_before_any_step(two_ranks):
+    culprit = two_ranks[1]["bad"]
+    assert culprit.startswith("ShardError: rank 1: ")
+    assert "shard-00001.y.npy has non-finite entries (first at row 17)" in culprit
+    assert two_ranks[0]["bad"] == "ShardError: rank 0: 1 other rank(s) refused their shards"
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_missing_mismatched_and_corrupt_shards_are_named(tmp_path):
+    directory = tmp_path / "data"
+    make_synthetic_shards(directory, rows=40, features=2, seed=1, rows_per_shard=10)
+    manifest = read_manifest(directory)
+    x1, y2 = manifest.files(1)[0], manifest.files(2)[1]
+    x3 = manifest.files(3)[0]
+    # a flipped byte in the data: only the checksum sees it
+    raw = bytearray(x3.read_bytes())
+    raw[-1] ^= 0x01
+    x3.write_bytes(bytes(raw))
+    with pytest.raises(ShardError, match=r"shard-00003\.X\.npy: checksum mismatch"):
+        verify_shards(directory)
+    with pytest.raises(ShardError, match=r"shard-00003\.X\.npy: checksum mismatch"):
+        list(read_shards(directory, verify=True))
+    # a shard of the wrong shape
+    np.save(y2, np.zeros(9))
+    with pytest.raises(ShardError, match=r"shard-00002\.y\.npy: expected float64 \[10\]"):
+        list(read_shards(directory))
+    # a missing file
+    x1.unlink()
+    with pytest.raises(ShardError, match=r"shard-00001\.X\.npy: missing shard file"):
+        train_sharded(directory, steps=1)
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_a_nan_shard_is_refused_in_one_process(tmp_path):
+    directory = tmp_path / "data"
+    make_synthetic_shards(directory, rows=30, features=3, seed=2, rows_per_shard=10)
+    x_file = read_manifest(directory).files(2)[0]
+    X = np.load(x_file, mmap_mode="r+")
+    X[4, 1] = np.inf
+    X.flush()
+    del X
+    with pytest.raises(ShardError, match=r"shard-00002\.X\.npy has non-finite entries"):
+        train_sharded(directory, steps=3)
+
+
+# ----------------------------------------------------------------------------- DIST-MEMORY
+
+
+def _rss_file_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    pytest.fail("no RssFile in /proc/self/status")  # pragma: no cover
+
+
+@pytest.mark.claim("DIST-MEMORY")
+def test_reading_holds_chunks_not_the_data(tmp_path):
+    # 2^21 rows x 4 float64 = 64 MiB of X; chunks of 2^14 rows = 512 KiB.
+    directory = tmp_path / "data"
+    make_synthetic_shards(directory, rows=1 << 21, features=4, seed=3, chunk_rows=1 << 16)
+    before = _rss_file_kib()
+    peak = before
+    total = 0.0
+    for X, y in read_shards(directory, chunk_rows=1 << 14):
+        total += float(X[:, 1].sum()) + float(y.sum())
+        peak = max(peak, _rss_file_kib())
+    grown_kib = peak - before
+    assert np.isfinite(total)
+    assert grown_kib < 8 * 1024, f"reading grew the resident file pages by {grown_kib} KiB"
