@@ -84,7 +84,7 @@ def _power_of_two_scale(t: torch.Tensor) -> tuple[torch.Tensor, int]:
     solutions) scale exactly with it: $w(2^{-e} A,\, 2^{-f} b) = 2^{e - f} w(A, b)$. Inputs
     of ordinary size are returned untouched, so their results keep every bit.
     """
-    largest = float(t.abs().max()) if t.numel() else 0.0
+    largest = float(t.detach().abs().max()) if t.numel() else 0.0
     if largest == 0.0 or abs(math.log2(largest)) < _SAFE_LOG2:
         return t, 0
     exponent = math.frexp(largest)[1]
@@ -175,10 +175,10 @@ def solve_exact(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     A, log2_a = _power_of_two_scale(X.to(torch.float64))
     b, log2_b = _power_of_two_scale(y.to(torch.float64).reshape(n))
     A, b = A.clone(), b.clone()
-    tol = k * torch.finfo(torch.float64).eps * float(A.abs().max())
+    tol = k * torch.finfo(torch.float64).eps * float(A.detach().abs().max())
     for c in range(k):
         pivot_row = c + int(A[c:, c].abs().argmax())
-        if abs(float(A[pivot_row, c])) <= tol:
+        if abs(float(A[pivot_row, c].detach())) <= tol:
             raise ValueError(
                 f"X is singular: no usable pivot in column {c} (the equations are linearly "
                 f"dependent, so elimination cannot give a unique solution); "
@@ -275,7 +275,7 @@ def least_squares(X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     X64, log2_x = _power_of_two_scale(X.to(torch.float64).cpu())
     b, log2_b = _power_of_two_scale(y.to(torch.float64).cpu().reshape(n))
     U, S, Vh = torch.linalg.svd(X64, full_matrices=False)
-    tol = max(n, k) * torch.finfo(torch.float64).eps * float(S[0])
+    tol = max(n, k) * torch.finfo(torch.float64).eps * float(S[0].detach())
     r = int((tol < S).sum())  # numerical rank; r = 0 (X = 0) gives w = 0
     w = Vh[:r].T @ ((U[:, :r].T @ b) / S[:r])
     w = _rescaled_solution(w, log2_b - log2_x)
@@ -327,7 +327,7 @@ def gaussian_nll(X: torch.Tensor, y: torch.Tensor, w: torch.Tensor, sigma: float
     # Both terms in logs and ratios, so that a tiny or huge sigma cannot underflow sigma**2:
     # n log(sqrt(2 pi) sigma) + (1/2) sum (e_i / sigma)^2.
     standardized = residual / sigma
-    half_chi2 = 0.5 * float(standardized @ standardized)
+    half_chi2 = 0.5 * float((standardized @ standardized).detach())
     if not math.isfinite(half_chi2):
         raise ValueError(
             "the negative log-likelihood overflows float64: the residuals y - X w are too "
