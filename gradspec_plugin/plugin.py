@@ -69,6 +69,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write {claim: [node ids]} of every collected spec to PATH (used by the meta-spec)",
     )
     engines.addoption(parser, group)
+    group.addoption(
+        "--claim",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the specs of claim ID, or of every claim under the prefix ID "
+        "(--claim AG-LEAF: AG-LEAF.grad-fn, AG-LEAF-INPLACE.error, ...); repeatable",
+    )
     parser.addini(
         "gradspec_registry",
         "claim registry, relative to the rootdir",
@@ -152,6 +160,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     out = config.getoption("claims_collected")
     if out:
         Path(out).write_text(json.dumps(collected, indent=1, sort_keys=True), encoding="utf-8")
+    _select_claims(config, items)
+
+
+def claim_matches(claim_id: str, wanted: str) -> bool:
+    """``wanted`` names ``claim_id`` itself or a prefix of it ending at a ``.`` or ``-``."""
+    return claim_id == wanted or claim_id.startswith((wanted + ".", wanted + "-"))
+
+
+def _select_claims(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--claim ID``: keep only the specs of the claims ID names; deselect the rest."""
+    wanted = config.getoption("claim", default=None) or []
+    if not wanted:
+        return
+    registry = config.stash[_registry_key]
+    unknown = [w for w in wanted if not any(claim_matches(c, w) for c in registry)]
+    if unknown:
+        raise pytest.UsageError(
+            f"--claim: no registered claim is or starts with {', '.join(map(repr, unknown))}"
+        )
+    selected, deselected = [], []
+    for item in items:
+        ids = dict(item.user_properties).get(CLAIMS_PROPERTY, [])
+        keep = any(claim_matches(c, w) for c in ids for w in wanted)
+        (selected if keep else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
 
 
 def _phase_outcome(report: pytest.TestReport) -> str:
@@ -310,6 +345,10 @@ class LedgerRecorder:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         config = self.config
+        if config.getoption("claim", default=None) and not config.getoption("ledger"):
+            # A run of a few claims must not overwrite the full run's ledger the site shows.
+            self.written = "gradspec ledger: not written (--claim run; pass --ledger PATH)"
+            return
         if config.option.collectonly or int(exitstatus) in (
             pytest.ExitCode.USAGE_ERROR,
             pytest.ExitCode.INTERNAL_ERROR,

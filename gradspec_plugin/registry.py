@@ -12,7 +12,7 @@ __all__ = ["Claim", "RegistryError", "load_registry"]
 VERDICTS = ("holds", "erratum")
 KINDS = ("spec", "definition")
 REQUIRED = ("chapter", "statement", "source", "verdict", "correction", "kind")
-OPTIONAL = ("title",)
+OPTIONAL = ("title", "title_zh", "statement_zh")  # the meta-spec requires the _zh ones
 ID_PATTERN = re.compile(r"^[A-Z]+(?:-[A-Z0-9]+)*(?:\.[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 
 
@@ -32,6 +32,8 @@ class Claim:
     verdict: str
     correction: str
     kind: str
+    title_zh: str = ""  # Chinese title and one-sentence statement, written by us
+    statement_zh: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -82,6 +84,8 @@ def load_registry(path: Path) -> dict[str, Claim]:
         claims[claim_id] = Claim(
             id=claim_id,
             title=fields.get("title", "") or claim_id,
+            title_zh=fields.get("title_zh", ""),
+            statement_zh=fields.get("statement_zh", ""),
             **{name: fields[name] for name in REQUIRED},
         )
     return claims

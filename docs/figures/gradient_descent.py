@@ -20,8 +20,9 @@ def _square_grad(x):
 
 def parabola_paths() -> Figure:
     """Eight steps of descent from x = 5 on y = x² for four learning rates, on the curve."""
-    figure = Figure(figsize=(10, 3.2), layout="constrained")
-    axes = figure.subplots(1, 4, sharey=True)
+    # Two by two: tick labels of neighbouring panels never meet, and it reads on a phone.
+    figure = Figure(figsize=(7, 5.6), layout="constrained")
+    axes = figure.subplots(2, 2, sharex=True, sharey=True).ravel()
     grid = np.linspace(-7.5, 7.5, 301)
     for ax, lr, color in zip(axes, RATES, COLORS, strict=True):
         xs = np.array(descend(_square_grad, 5.0, lr, 8))
@@ -31,9 +32,12 @@ def parabola_paths() -> Figure:
         ax.annotate("start", (xs[0], xs[0] ** 2), textcoords="offset points", xytext=(4, -12))
         ax.set_title(f"lr = {lr}: {quadratic_regime(lr)}")
         ax.set_xlim(-7.5, 7.5)
+        ax.set_xticks([-5, 0, 5])
         ax.set_ylim(-2, 56)
+    for ax in axes[2:]:
         ax.set_xlabel("x")
-    axes[0].set_ylabel("y = x²")
+    for ax in axes[::2]:
+        ax.set_ylabel("y = x²")
     return figure
 
 
@@ -70,8 +74,12 @@ def float_floor() -> Figure:
             f"{name}: y = x² is 0 from step {first_zero},\n"
             f"x frozen at {xs[-1]:.2g} ({units} x the smallest subnormal)",
             (first_zero, np.log10(xs[first_zero])),
-            textcoords="offset points",
-            xytext=(40, 14) if dtype is not None else (8, -4),
+            # float32's note sits in the empty band above its floor, away from the title.
+            textcoords="data" if dtype is not None else "offset points",
+            xytext=(1900, -30) if dtype is not None else (8, -4),
+            arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.6}
+            if dtype is not None
+            else None,
             color=color,
             fontsize=8,
         )
