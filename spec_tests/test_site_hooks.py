@@ -212,3 +212,25 @@ def test_search_text_has_no_tex_but_code_is_left_alone(monkeypatch):
     text = r"the step \(\frac{a}{b} \le \sigma\) and <code>match=r'in \[0, 1\)'</code>"
     out = reading.plain_math(text)
     assert out == r"the step (a)/(b) ≤ σ and <code>match=r'in \[0, 1\)'</code>"
+
+
+def test_benchmark_numbers_have_one_format(monkeypatch):
+    bench = load_hook("benchmarks", monkeypatch)
+    assert bench.ratio_x(38205.6) == "38,200x"
+    assert bench.ratio_x(9073.9) == "9,070x"
+    assert bench.ratio_x(0.39190) == "0.392x"
+    assert bench.ratio_x(10.18) == "10.2x"
+    assert bench.sig3(1480.0) == "1,480"
+    # One unit per time column: the fastest still reads 0.01 or more.
+    assert bench.time_unit([0.000144, 5.5]) == ("ms", 1e-3)
+    assert bench.time_unit([2.0, 30.0]) == ("s", 1.0)
+    fast = bench.reference_of("digits")
+    entries = {
+        fast: {"seconds": 0.000144, "rounds": 200, "scale": 1.0, "note": "n1"},
+        "literal loop": {"seconds": 5.5, "rounds": 5, "scale": 50.0, "note": "n2"},
+    }
+    table = "\n".join(bench.group_table("digits", entries))
+    assert f"| Contender | Time (ms) | Ratio to {fast} | Rounds | Time scaled by |" in table
+    assert "| literal loop | 5,500 | 38,200x | 5 | 50x |" in table
+    assert "- **literal loop**: n2" in table  # notes under the table, not in a wide column
+    assert "e+" not in table

@@ -9,12 +9,17 @@ build time this hook
   and the cost of the public call in reads of the data against n, at 1 and 2 threads
   (``figures/bench-reads.svg``);
 * expands the directive ``[[benchmarks]]`` (alone on a line, in ``benchmarks.md``) into the
+  result first (one sentence and a chart of every gated ratio against its target), then the
   provenance (machine, date, versions, command), the table of gated ratios against their
   targets, the per-call overhead, and a table per benchmark (one row per contender, one time
   column per thread count, the ratio to the benchmark's public call).
 
 Data flow: ``load`` -> ``charts`` (figures) and ``render`` (markdown); the rows of a table
 come from ``rows_of`` (a contender's ``row`` and ``threads``, recorded by ``make bench``).
+
+One number format throughout the tables: three significant digits, thousands separated,
+ratios with an ``x`` (``38,200x``, ``0.392x``), each time column in one unit named in its
+header; the contenders' notes go in a list under their table, so tables fit the column.
 
 Without the JSON the page says how to produce it and links no chart, so a strict build of a
 fresh checkout still passes.
@@ -62,6 +67,29 @@ def seconds(value: float) -> str:
         if value >= factor:
             return f"{value / factor:.3g} {unit}"
     return f"{value:.3g} s"
+
+
+def sig3(value: float) -> str:
+    """Three significant digits, thousands separated: 38,200 · 9,070 · 10.2 · 0.392."""
+    rounded = float(f"{value:.3g}")
+    if abs(rounded) >= 100:
+        return f"{rounded:,.0f}"
+    return f"{rounded:.3g}"
+
+
+def ratio_x(value: float) -> str:
+    """A ratio, in the page's one format: ``38,200x``."""
+    return f"{sig3(value)}x"
+
+
+def time_unit(values: list[float]) -> tuple[str, float]:
+    """The unit for a column of times: the largest in which the fastest still reads 0.01 or
+    more (so 0.144 ms and 5,500 ms share a column, instead of 144 µs and 5,500,000 µs)."""
+    smallest = min(values)
+    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if smallest >= 0.01 * factor:
+            return unit, factor
+    return "ns", 1e-9
 
 
 def kernel_text(versions: dict[str, Any]) -> str:
@@ -177,6 +205,45 @@ def scaling_chart(data: dict[str, Any]) -> Figure | None:
     return figure
 
 
+def gated(data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, r) for name, r in data["ratios"].items() if r.get("target") is not None]
+
+
+def is_floor(ratio: dict[str, Any]) -> bool:
+    """A ratio of the data-reading floor to a contender: shown as reads (lower is better)."""
+    return str(ratio["slow"]).startswith((FLOOR, "stream X.sum()"))
+
+
+def measured_text(ratio: dict[str, Any]) -> str:
+    """A gated ratio as a reader wants it: a speed-up, or reads of the data for the floor."""
+    if is_floor(ratio):
+        return f"{sig3(1 / ratio['value'])} reads (target ≤ {sig3(1 / ratio['target'])})"
+    return f"{ratio_x(ratio['value'])} (target {ratio_x(ratio['target'])})"
+
+
+def summary_chart(data: dict[str, Any]) -> Figure | None:
+    """Each gated ratio as a multiple of its target (log scale): right of 1x means met."""
+    rows = gated(data)
+    if not rows:
+        return None
+    labels = [f"{name}" for name, _ in rows]
+    margins = [r["value"] / r["target"] for _, r in rows]
+    figure = Figure(figsize=(6.4, 0.42 * len(rows) + 1.1))
+    ax = figure.subplots()
+    ax.barh(range(len(rows)), margins, color=[INK if m >= 1 else ACCENT for m in margins])
+    ax.set_yticks(range(len(rows)), labels)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1, color=ACCENT, linewidth=1.2)
+    ax.set_xlim(min(0.5, min(margins) / 2), max(margins) * 12)
+    for index, (margin, (_, ratio)) in enumerate(zip(margins, rows, strict=True)):
+        ax.text(margin, index, f" {measured_text(ratio)}", va="center", fontsize=8)
+    ax.set_xlabel("measured ÷ target (log scale; the line at 1x is the target)")
+    ax.grid(axis="x", which="major", color="#e0e0e0")
+    ax.set_axisbelow(True)
+    return figure
+
+
 def reads_of(data: dict[str, Any]) -> dict[int, list[tuple[int, float]]]:
     """{threads: [(n, time of the public call / time of one read)]} from the ratios."""
     out: dict[int, list[tuple[int, float]]] = {}
@@ -227,6 +294,9 @@ def reads_chart(data: dict[str, Any]) -> Figure | None:
 
 def charts(data: dict[str, Any]) -> dict[str, Figure]:
     out: dict[str, Figure] = {}
+    summary = summary_chart(data)
+    if summary is not None:
+        out["bench-summary"] = summary
     for group in group_order(data):
         entries = data["times"][group]
         title = next(iter(entries.values())).get("title", group)
@@ -263,57 +333,58 @@ def provenance(data: dict[str, Any]) -> list[str]:
 
 def targets_table(data: dict[str, Any]) -> list[str]:
     rows = [
-        "| Target | Ratio | Measured | Target | Met |",
-        "| --- | --- | ---: | ---: | :---: |",
+        "| Gated ratio | Measured | Target | Met |",
+        "| --- | ---: | ---: | :---: |",
     ]
-    for name, ratio in data["ratios"].items():
-        if ratio["target"] is None:
-            continue
+    for name, ratio in gated(data):
         met = "yes" if ratio["meets_target"] else "**NO**"
         how = " (timed interleaved)" if ratio.get("interleaved") else ""
         rows.append(
-            f"| {ratio['label']}{how} | `{name}` | {ratio['value']:,.4g} | "
-            f"≥ {ratio['target']:,.4g} | {met} |"
+            f"| {ratio['label']}{how}<br><small>`{name}`</small> | {ratio_x(ratio['value'])} | "
+            f"≥ {ratio_x(ratio['target'])} | {met} |"
         )
     return [*rows, ""]
 
 
 def group_table(group: str, entries: dict[str, dict[str, Any]]) -> list[str]:
-    """One row per contender, one time column per thread count, ratio to the public call."""
+    """One row per contender, one time column per thread count, ratio to the public call; one
+    unit for all the times (in the headers), the contenders' notes in a list under the table."""
     rows = rows_of(entries)
     columns = sorted({t for cells in rows.values() for t in cells if t is not None})
     reference = reference_of(group)
     base = {t: e["seconds"] for t, e in rows.get(reference, {}).items()}
+    unit, factor = time_unit([e["seconds"] for e in entries.values()])
 
     def label(threads: int) -> str:
         return f"{threads} thread" + ("s" if threads > 1 else "")
 
-    heads = [f"Time, {label(t)}" for t in columns] or ["Time"]
+    heads = [f"Time ({unit}), {label(t)}" for t in columns] or [f"Time ({unit})"]
     lines = [
-        f"| Contender | {' | '.join(heads)} | × {reference} | Rounds | Scaled | How |",
-        f"| --- | {' | '.join('---:' for _ in heads)} | ---: | ---: | ---: | --- |",
+        f"| Contender | {' | '.join(heads)} | Ratio to {reference} | Rounds | Time scaled by |",
+        f"| --- | {' | '.join('---:' for _ in heads)} | ---: | ---: | ---: |",
     ]
+    notes = []
     for row, cells in rows.items():
         if columns:
-            times = [seconds(cells[t]["seconds"]) if t in cells else "" for t in columns]
+            times = [sig3(cells[t]["seconds"] / factor) if t in cells else "" for t in columns]
             if None in cells:  # timed with the machine's default only
-                times = [seconds(cells[None]["seconds"])] * len(columns)
+                times = [sig3(cells[None]["seconds"] / factor)] * len(columns)
         else:
-            times = [seconds(default_entry(cells)["seconds"])]
+            times = [sig3(default_entry(cells)["seconds"] / factor)]
         entry = default_entry(cells)
         threads = next((t for t in cells if t in base), None)
         if threads is None and base:
             threads = DEFAULT_THREADS if DEFAULT_THREADS in base else next(iter(base))
         mine = cells.get(threads, entry)["seconds"]
-        ratio = f"{mine / base[threads]:,.3g}" if base.get(threads) else "—"
-        scale = f"× {entry['scale']:g}" if entry["scale"] != 1 else ""
-        note = entry.get("note", "").replace("|", "\\|")
+        ratio = ratio_x(mine / base[threads]) if base.get(threads) else "—"
+        scale = ratio_x(entry["scale"]) if entry["scale"] != 1 else ""
         kind = " *(internal)*" if entry.get("kind") == "internal" else ""
         lines.append(
-            f"| {row}{kind} | {' | '.join(times)} | {ratio} | {entry['rounds']} | "
-            f"{scale} | {note} |"
+            f"| {row}{kind} | {' | '.join(times)} | {ratio} | {entry['rounds']} | {scale} |"
         )
-    return [*lines, ""]
+        if entry.get("note"):
+            notes.append(f"- **{row}**: {entry['note']}")
+    return [*lines, "", *notes, ""]
 
 
 def interleaved_lines(data: dict[str, Any], group: str) -> list[str]:
@@ -331,7 +402,7 @@ def interleaved_lines(data: dict[str, Any], group: str) -> list[str]:
         "",
     ]
     lines += [
-        f"- {name}: **{passes:.3g}** reads" for name, passes in sorted(pairs, key=lambda p: p[1])
+        f"- {name}: **{sig3(passes)}** reads" for name, passes in sorted(pairs, key=lambda p: p[1])
     ]
     return [*lines, ""]
 
@@ -369,6 +440,37 @@ def reads_section(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def headline(data: dict[str, Any]) -> list[str]:
+    """The result, first: one sentence and the chart of every gated ratio against its target."""
+    rows = gated(data)
+    if not rows:
+        return []
+    met = sum(bool(r["meets_target"]) for _, r in rows)
+    speedups = [(n, r) for n, r in rows if not is_floor(r)]
+    floors = [(n, r) for n, r in rows if is_floor(r)]
+    parts = [
+        f"**{met} of {len(rows)}** gated ratios meet their targets on the machine that "
+        "built this page"
+    ]
+    if speedups:
+        name, best = max(speedups, key=lambda item: item[1]["value"])
+        parts.append(f"the largest speed-up is **{ratio_x(best['value'])}** ({best['label']})")
+    if floors:
+        name, worst = min(floors, key=lambda item: item[1]["value"])
+        parts.append(
+            f"and where reading the data is the floor, a call costs at most "
+            f"**{sig3(1 / worst['value'])}** reads of it (`{name}`)"
+        )
+    lines = ["; ".join(parts[:2]) + (", " + parts[2] if len(parts) > 2 else "") + ".", ""]
+    if "bench-summary" in _rendered:
+        lines += [
+            "![Every gated ratio as a multiple of its target, log scale: right of the line at 1x"
+            " means the target is met](figures/bench-summary.svg)",
+            "",
+        ]
+    return lines
+
+
 def render(data: dict[str, Any] | None) -> str:
     if data is None:
         return (
@@ -376,7 +478,7 @@ def render(data: dict[str, Any] | None) -> str:
             "    Run `make bench` (about ten minutes) to measure the training core; it "
             "writes `docs/data/benchmarks.json`, which this page is built from.\n"
         )
-    lines = provenance(data)
+    lines = [*headline(data), *provenance(data)]
     lines += ["## The targets", "", *targets_table(data)]
     lines += reads_section(data)
     scaling_shown = False

@@ -223,13 +223,33 @@ def load_glossary(path: Path = GLOSSARY_PATH) -> list[tuple[str, str, str]]:
     return rows
 
 
+WORD_JOINER = "\u2060"
+
+
+def prefix_terms(terms: list[str]) -> set[str]:
+    """Terms that begin a longer term: 梯度 (in 梯度下降, 梯度清零, ...)."""
+    return {t for t in terms if any(o != t and o.startswith(t) for o in terms)}
+
+
 def segment_chinese(text: str, terms: list[str]) -> str:
     """Put a zero-width space around every glossary term in ``text`` (longest first), so the
-    search (whose separator includes U+200B) indexes 梯度下降 or 叶子节点 as words."""
+    search (whose separator includes U+200B) indexes 梯度下降 or 叶子节点 as words.
+
+    Material splits a Chinese query at the longest index word that *begins* it, and drops the
+    rest when what follows is no word: were 梯度 a word of the index, the query 梯度下降 would
+    become 梯度. So a term that begins a longer one is indexed with an invisible word joiner
+    (U+2060) after it: still found by the query 梯度, never a prefix that cuts 梯度下降 short.
+    """
     if not terms:
         return text
     pattern = re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)))
-    return pattern.sub(lambda m: f"\u200b{m[0]}\u200b", text)
+    joined = prefix_terms(terms)
+
+    def mark(match: re.Match[str]) -> str:
+        word = match[0] + (WORD_JOINER if match[0] in joined else "")
+        return f"\u200b{word}\u200b"
+
+    return pattern.sub(mark, text)
 
 
 class Site:
@@ -789,8 +809,21 @@ def on_files(files: Files, config: Any) -> Files:
     return files
 
 
+def glossary_cells(markdown: str, terms: list[str]) -> str:
+    """Glossary rows whose Chinese term begins a longer one get the word joiner too (see
+    :func:`segment_chinese`), so the search's Chinese queries are not cut short."""
+    joined = prefix_terms(terms)
+    return re.sub(
+        r"(?m)^\|\s*([^|\s]+)\s*\|",
+        lambda m: f"| {m[1]}{WORD_JOINER} |" if m[1] in joined else m[0],
+        markdown,
+    )
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     assert _site is not None
+    if page.file.src_uri == "glossary.md":
+        markdown = glossary_cells(markdown, _site.zh_terms)
     chapters = {claim.chapter + ".md" for claim in _site.registry.values()}
     if page.file.src_uri in chapters:
         # A learner searching "least squares" wants the chapter before the API entry.
