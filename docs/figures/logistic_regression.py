@@ -97,8 +97,12 @@ def training_curves() -> Figure:
 
 def variants() -> Figure:
     """The five settings of the exercise: data and the boundary each loop ends with."""
-    figure = Figure(figsize=(15, 3.6))
-    axes = figure.subplots(1, 5)
+    # Two rows of three (the sixth cell left empty): five panels in a row were 15 inches
+    # wide, unreadable on a phone.
+    figure = Figure(figsize=(9.5, 7.6))
+    grid = figure.subplots(2, 3)
+    grid[1, 2].set_axis_off()
+    axes = [*grid[0], *grid[1, :2]]
     xs = torch.linspace(-6, 10, 2, dtype=torch.float64)
     for ax, (mean_value, bias) in zip(axes, SETTINGS, strict=True):
         x, y = two_blobs(mean_value=mean_value, bias=bias)
@@ -120,7 +124,7 @@ def variants() -> Figure:
         )
     axes[0].legend(loc="lower right", fontsize=8)
     figure.suptitle(
-        "Learned boundary after at most 1000 iterations: solid = zero_grad every step, "
+        "Learned boundary after at most 1000 iterations: solid = zero_grad every step,\n"
         "dashed = the source's loop (accuracy @ stop iteration)",
         fontsize=10,
     )
