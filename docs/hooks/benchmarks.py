@@ -39,6 +39,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.benchmarks")
@@ -238,6 +239,7 @@ def summary_chart(data: dict[str, Any]) -> Figure | None:
     ax.set_xlim(min(0.5, min(margins) / 2), max(margins) * 12)
     for index, (margin, (_, ratio)) in enumerate(zip(margins, rows, strict=True)):
         ax.text(margin, index, f" {measured_text(ratio)}", va="center", fontsize=8)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
     ax.set_xlabel("measured ÷ target (log scale; the line at 1x is the target)")
     ax.grid(axis="x", which="major", color="#e0e0e0")
     ax.set_axisbelow(True)
@@ -478,7 +480,7 @@ def render(data: dict[str, Any] | None) -> str:
             "    Run `make bench` (about ten minutes) to measure the training core; it "
             "writes `docs/data/benchmarks.json`, which this page is built from.\n"
         )
-    lines = [*headline(data), *provenance(data)]
+    lines = provenance(data)  # the headline goes under the page title (on_page_markdown)
     lines += ["## The targets", "", *targets_table(data)]
     lines += reads_section(data)
     scaling_shown = False
@@ -526,4 +528,12 @@ def on_files(files: Files, config: Any) -> Files:
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     if not DIRECTIVE.search(markdown):
         return markdown
-    return DIRECTIVE.sub(lambda _: render(load()), markdown)
+    markdown = DIRECTIVE.sub(lambda _: render(load()), markdown)
+    data = load()
+    if data is None:
+        return markdown
+    # The result first: the headline sentence and summary chart right under the page title.
+    title, newline, rest = markdown.partition("\n")
+    if not title.startswith("# "):
+        return "\n".join(headline(data)) + "\n" + markdown
+    return title + newline + "\n" + "\n".join(headline(data)) + "\n" + rest
