@@ -303,7 +303,7 @@ def check_claims_index(page: Page, base: str, ledger: dict, problems: list[str])
         problems.append(f"claims index: sorted by specs (descending) starts at {first}, not {most}")
 
 
-def check_palette(page: Page, base: str, problems: list[str]) -> None:
+def check_palette(page: Page, base: str, problems: list[str], shots: Path | None = None) -> None:
     page.goto(base + "/", wait_until="networkidle")
     before = page.evaluate("() => document.body.getAttribute('data-md-color-scheme')")
     toggle = page.locator("form[data-md-component=palette] label:visible").first
@@ -315,6 +315,8 @@ def check_palette(page: Page, base: str, problems: list[str]) -> None:
     after = page.evaluate("() => document.body.getAttribute('data-md-color-scheme')")
     if before == after:
         problems.append(f"the palette toggle does not switch the scheme (stays {after})")
+    elif shots is not None:
+        page.screenshot(path=str(shots / "items" / f"palette-{after}@1280.png"))
 
 
 def check_search(page: Page, base: str, query: str, expected: str, problems: list[str]) -> None:
@@ -396,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         check_ledger(page, base, ledger, problems)
         check_downloads(page, base, ledger, problems)
         check_claims_index(page, base, ledger, problems)
-        check_palette(page, base, problems)
+        check_palette(page, base, problems, args.screenshots)
         context.close()
     print(
         f"site-check: {len(paths)} pages at {len(VIEWPORTS)} widths, {len(SEARCHES)} searches,",
