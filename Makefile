@@ -9,6 +9,8 @@
 #   make bench-distributed  the data-parallel trainer: ranks, n up to BIG=DIR, memory
 #   make lint    ruff check + format check
 #   make matrix TORCH="2.13.0 2.14.1"  the specs on each torch release, ledgers diffed
+#   make mutation  mutation testing of reference/ (mutmut; MODULES=reference/x.py for a part)
+#   make stability  the specs in 20 random orders and twice without cache; fails on any flip
 
 SHELL := /bin/bash
 export NO_MKDOCS_2_WARNING := 1
@@ -168,3 +170,24 @@ engines: $(STAMP_ENGINES)
 	  --ledger build/engines-ledger.json
 
 $(SITE): $(wildcard build/engines-ledger.json)
+# Mutation testing of reference/ (tools/mutation.py, settings in [tool.mutmut] of
+# pyproject.toml): writes build/mutation.json; a run over everything (no MODULES) also
+# refreshes docs/data/mutation.json, the snapshot the site renders. Resumable: only mutants
+# never checked or not yet detected are (re)tested; FRESH=1 starts from a clean mutants/.
+# Fails when fewer than 95% of the non-equivalent mutants are detected. MODULES='
+# reference/features.py reference/linear.py' runs just those.
+STAMP_MUTATION := $(VENV)/.stamp-mutation
+$(STAMP_MUTATION): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[test,mutation]'
+	@touch $@
+
+.PHONY: mutation
+mutation: $(STAMP_MUTATION)
+	$(BIN)/python tools/mutation.py run $(if $(MODULES),--modules $(MODULES)) $(if $(FRESH),--fresh)
+
+# The specs in 20 random orders (pytest-randomly seeds 1-20) and twice in file order without
+# pytest's cache (tools/stability.py): fails naming every spec whose outcome differs between
+# runs; writes build/stability.json. JOBS=2 runs each pass on two pytest-xdist workers.
+.PHONY: stability
+stability: $(STAMP_TEST)
+	$(BIN)/python tools/stability.py --jobs $(or $(JOBS),1)
