@@ -636,3 +636,305 @@ def test_digit_programs_reject_bad_input():
         train_digits_autograd(train_dim=2)
     with pytest.raises(ValueError, match=r"infer_dim must be 0 \(column sums\) or 1"):
         train_digits_autograd(infer_dim=True)
+
+
+# --------------------------------------------------------------------------------------
+# GD-LOOP: the readable loops (method="loop") under the same specs as the default path
+# --------------------------------------------------------------------------------------
+
+
+def _restated_gd(X, y, w, lr, steps):
+    """Full-batch GD on 1/2 |Xw - y|^2 in plain Python floats, as the claim states it.
+
+    Returns (weights, losses, diverged_at): losses[s] is the loss at the weights step s + 1
+    starts from; diverged_at is the first step whose loss or resulting weights are not
+    finite (None if none).
+    """
+    losses = []
+    for step in range(1, steps + 1):
+        residual = [
+            sum(a * b for a, b in zip(row, w, strict=True)) - t for row, t in zip(X, y, strict=True)
+        ]
+        loss = 0.5 * sum(r * r for r in residual)
+        gradient = [sum(X[i][j] * residual[i] for i in range(len(X))) for j in range(len(w))]
+        w = [wj - lr * gj for wj, gj in zip(w, gradient, strict=True)]
+        losses.append(loss)
+        if not (math.isfinite(loss) and all(math.isfinite(v) for v in w)):
+            return w, losses, step
+    return w, losses, None
+
+
+def _restated_sgd(X, y, w, lr, epochs):
+    """Per-sample SGD in plain Python floats; an epoch's loss sums 1/2 r_i^2 before each update."""
+    losses = []
+    for epoch in range(1, epochs + 1):
+        total = 0.0
+        for row, t in zip(X, y, strict=True):
+            r = sum(a * b for a, b in zip(row, w, strict=True)) - t
+            total += 0.5 * r * r
+            w = [wj - lr * r * xj for wj, xj in zip(w, row, strict=True)]
+        losses.append(total)
+        if not (math.isfinite(total) and all(math.isfinite(v) for v in w)):
+            return w, losses, epoch
+    return w, losses, None
+
+
+@pytest.mark.claim("GD-LOOP.update")
+@pytest.mark.parametrize("column", [False, True])
+def test_loop_sgd_weights_and_every_epoch_loss_follow_the_update_rule(column):
+    g = torch.Generator().manual_seed(21)
+    X = torch.rand(6, 3, generator=g, dtype=torch.float64)
+    y = torch.rand(6, generator=g, dtype=torch.float64)
+    w0 = torch.rand(3, generator=g, dtype=torch.float64)
+    w0 = w0.view(3, 1) if column else w0
+    before = w0.clone()
+    w, losses = sgd_per_sample(X, y, w0, lr=0.3, epochs=7, history=True, method="loop")
+    w_ref, losses_ref, diverged = _restated_sgd(
+        X.tolist(), y.tolist(), before.view(3).tolist(), 0.3, 7
+    )
+    assert diverged is None
+    assert torch.equal(w0, before)  # w0 is not modified
+    assert w.shape == w0.shape
+    assert w.dtype == losses.dtype == torch.float64
+    torch.testing.assert_close(
+        w.view(3), torch.tensor(w_ref, dtype=torch.float64), rtol=1e-13, atol=1e-14
+    )
+    torch.testing.assert_close(
+        losses, torch.tensor(losses_ref, dtype=torch.float64), rtol=1e-13, atol=0
+    )
+    # without history only the weights come back, the same ones
+    assert torch.equal(sgd_per_sample(X, y, w0, lr=0.3, epochs=7, method="loop"), w)
+    # the readable loop and the default path give the same numbers
+    w_auto, losses_auto = sgd_per_sample(X, y, w0, lr=0.3, epochs=7, history=True)
+    torch.testing.assert_close(w_auto, w, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(losses_auto, losses, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.claim("GD-LOOP.update")
+@pytest.mark.parametrize("column", [False, True])
+def test_loop_gd_weights_and_every_step_loss_follow_the_update_rule(column):
+    g = torch.Generator().manual_seed(22)
+    X = torch.rand(5, 2, generator=g, dtype=torch.float64)
+    y = torch.rand(5, generator=g, dtype=torch.float64)
+    w0 = torch.rand(2, generator=g, dtype=torch.float64)
+    w0 = w0.view(2, 1) if column else w0
+    before = w0.clone()
+    y_arg = y.view(5, 1) if column else y  # targets [n] or [n, 1]
+    w, losses = gd_full_batch(X, y_arg, w0, lr=0.2, steps=9, history=True, method="loop")
+    w_ref, losses_ref, diverged = _restated_gd(
+        X.tolist(), y.tolist(), before.view(2).tolist(), 0.2, 9
+    )
+    assert diverged is None
+    assert torch.equal(w0, before)
+    assert w.shape == w0.shape
+    assert w.dtype == losses.dtype == torch.float64
+    assert losses.shape == (9,)
+    torch.testing.assert_close(
+        w.view(2), torch.tensor(w_ref, dtype=torch.float64), rtol=1e-13, atol=1e-14
+    )
+    torch.testing.assert_close(
+        losses, torch.tensor(losses_ref, dtype=torch.float64), rtol=1e-13, atol=0
+    )
+    assert torch.equal(gd_full_batch(X, y, w0, lr=0.2, steps=9, method="loop"), w)
+    # zero steps: the weights come back unchanged (as float64) and the history is empty
+    w_zero, none = gd_full_batch(X, y, w0, lr=0.2, steps=0, history=True, method="loop")
+    assert torch.equal(w_zero, before)
+    assert none.shape == (0,)
+
+
+@pytest.mark.claim("GD-LOOP.update")
+def test_loop_sgd_with_zero_epochs_returns_w0_and_an_empty_history():
+    X, y = torch.ones(3, 2, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    w0 = torch.tensor([0.5, -0.25], dtype=torch.float32)
+    w, losses = sgd_per_sample(X, y, w0, lr=0.1, epochs=0, history=True, method="loop")
+    assert w.dtype == torch.float64
+    assert w.tolist() == [0.5, -0.25]
+    assert losses.shape == (0,)
+
+
+@pytest.mark.claim("GD-LOOP.decrease")
+def test_loop_gd_names_the_step_where_the_loss_overflows_and_the_bound(ledger_extra):
+    # X = diag(1, 2), y = 0, lr = 0.6 > 0.5 = 2 / lambda_max: the plain-float restatement
+    # above finds the first step whose loss (at its starting weights) or new weights are inf.
+    X = [[1.0, 0.0], [0.0, 2.0]]
+    _, losses_ref, step = _restated_gd(X, [0.0, 0.0], [1.0, 1.0], 0.6, 5000)
+    assert step is not None
+    assert math.isinf(losses_ref[-1])
+    bound = 2 / np.linalg.eigvalsh(np.array(X).T @ np.array(X))[-1]
+    Xt = torch.tensor(X, dtype=torch.float64)
+    with pytest.raises(DivergenceError) as excinfo:
+        gd_full_batch(Xt, torch.zeros(2), torch.ones(2), lr=0.6, steps=5000, method="loop")
+    message = str(excinfo.value)
+    assert f"step {step}/5000" in message
+    assert "lr=0.6" in message
+    assert f"= {bound:.6g}" in message
+    assert "the loss" in message
+    ledger_extra("loop_message", message)
+    # one step fewer and the loop returns finite weights and losses
+    w, losses = gd_full_batch(
+        Xt, torch.zeros(2), torch.ones(2), lr=0.6, steps=step - 1, history=True, method="loop"
+    )
+    assert bool(torch.isfinite(w).all())
+    assert bool(torch.isfinite(losses).all())
+    torch.testing.assert_close(
+        losses, torch.tensor(losses_ref[:-1], dtype=torch.float64), rtol=1e-12, atol=0
+    )
+
+
+@pytest.mark.claim("GD-LOOP.decrease")
+def test_loop_sgd_names_the_epoch_where_it_diverges_and_the_per_sample_bound():
+    X, y = [[1.0, 1.0], [2.0, 0.0]], [1.0, 1.0]
+    _, _, epoch = _restated_sgd(X, y, [0.0, 0.0], 1.2, 5000)
+    assert epoch is not None
+    bound = 2 / max(sum(v * v for v in row) for row in X)  # 2 / max_i |x_i|^2 = 0.5
+    Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    with pytest.raises(DivergenceError) as excinfo:
+        sgd_per_sample(Xt, yt, torch.zeros(2), lr=1.2, epochs=5000, method="loop")
+    message = str(excinfo.value)
+    assert f"epoch {epoch}/5000" in message
+    assert "lr=1.2" in message
+    assert f"= {bound:.6g}" in message
+    assert isinstance(excinfo.value, FloatingPointError)
+    # here the loss of the epoch is the first to go (it squares the residuals)
+    assert "the loss" in message
+
+
+@pytest.mark.claim("GD-LOOP.decrease")
+def test_loop_names_the_weights_when_they_overflow_before_the_loss():
+    # X = [[1e154]], y = [0], w0 = [1e-154]: the residual is 1 (loss 0.5, finite) and the
+    # update w - lr * 1 * 1e154 with lr = 1e300 overflows to -inf in the first step.
+    X = torch.tensor([[1e154]], dtype=torch.float64)
+    y = torch.zeros(1, dtype=torch.float64)
+    w0 = torch.tensor([1e-154], dtype=torch.float64)
+    for call in (
+        lambda: gd_full_batch(X, y, w0, lr=1e300, steps=3, method="loop"),
+        lambda: sgd_per_sample(X, y, w0, lr=1e300, epochs=3, method="loop"),
+    ):
+        with pytest.raises(
+            DivergenceError, match=r"the weights became non-finite at (step|epoch) 1/3"
+        ):
+            call()
+
+
+@pytest.mark.claim("GD-LOOP.decrease")
+@pytest.mark.parametrize("factor", [0.5, 0.99])
+def test_loop_digit_loss_falls_monotonically_below_the_bound(factor):
+    images, labels = load_digits()
+    X, y = design_matrix(images, dim=1), labels.double()
+    bound = 2 / np.linalg.eigvalsh(X.numpy().T @ X.numpy())[-1]
+    _, losses = gd_full_batch(
+        X, y, torch.zeros(7), lr=factor * bound, steps=300, history=True, method="loop"
+    )
+    assert losses.shape == (300,)
+    assert torch.all(losses[1:] <= losses[:-1])
+    assert losses[-1] < losses[0]
+
+
+# --------------------------------------------------------------------------------------
+# Oracles for the numbers of the two programs (DR-MANUAL, DR-AUTOGRAD.poor/.budget)
+# --------------------------------------------------------------------------------------
+# The outcomes pinned above (outputs between 2 and 3, 1 and 2 digits recognized, a final loss
+# between 7 and 8.5, the first five digits recognized after 3000 epochs, none of the other
+# five) are recomputed here from restatements of the programs in numpy, independently of
+# reference.training: the features of the source's loop (literal_feature), the uniform start
+# weights of torch.rand after the seed, and the update rules written out.
+
+
+def _numpy_features(dim: int, digits) -> np.ndarray:
+    images, _ = load_digits()
+    rows = [
+        np.append(literal_feature(images[d], dim).view(6).numpy(), np.float32(1)) for d in digits
+    ]
+    return np.array(rows, dtype=np.float32)
+
+
+def _start_weights(seed: int) -> np.ndarray:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return torch.rand(7, 1).numpy().reshape(7)
+
+
+@pytest.fixture(scope="module")
+def program_1_oracle() -> dict[str, np.ndarray]:
+    """Program 1 in float32 numpy: per-sample updates on digits 0-4, 3000 epochs, lr 0.05."""
+    X = _numpy_features(0, range(5))
+    w = _start_weights(0)
+    lr = np.float32(0.05)
+    losses = []
+    for _ in range(3000):
+        total = 0.0
+        for i in range(5):
+            error = np.float32(X[i] @ w) - np.float32(i)
+            total += 0.5 * float(error) ** 2
+            w = w - error * X[i] * lr
+        losses.append(total)
+    return {"w": w, "losses": np.array(losses), "outputs": _numpy_features(0, range(10)) @ w}
+
+
+@pytest.mark.claim("DR-MANUAL")
+def test_program_1_after_3000_epochs_matches_a_numpy_restatement(program_1, program_1_oracle):
+    oracle = program_1_oracle
+    # float32 both ways, summed in a different order: equal to float32 precision
+    np.testing.assert_allclose(
+        program_1.weights.numpy().reshape(7), oracle["w"], rtol=2e-4, atol=2e-5
+    )
+    np.testing.assert_allclose(
+        program_1.loss_history.numpy(), oracle["losses"], rtol=2e-3, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        program_1.predictions.numpy(), oracle["outputs"], rtol=2e-4, atol=2e-4
+    )
+    # the outcomes the specs above pin, read off the oracle: the five training digits round to
+    # their labels, none of the five others does, and the loss fell by more than 40 times
+    rounded = np.clip(np.rint(oracle["outputs"]), 0, 9)
+    assert rounded[:5].tolist() == [0, 1, 2, 3, 4]
+    assert not np.any(rounded[5:] == np.arange(5, 10))
+    assert oracle["losses"][-1] < oracle["losses"][0] / 40
+    assert (program_1.classes.numpy() == rounded).all()
+
+
+@pytest.fixture(scope="module")
+def homework_oracle() -> dict[str, object]:
+    """The homework in float64 numpy: full-batch GD on sum 1/2 (x_i.w - i)^2, digits 0-5 with
+    row projections, 5000 steps of lr 0.0005; recognition with column projections."""
+    X = _numpy_features(1, range(6)).astype(np.float64)
+    t = np.arange(6.0)
+    w = _start_weights(0).astype(np.float64)
+    losses = []
+    for _ in range(5000):
+        r = X @ w - t
+        losses.append(0.5 * float(r @ r))
+        w = w - 0.0005 * (X.T @ r)
+    return {
+        "X": X,
+        "w": w,
+        "losses": np.array(losses),
+        "cols": _numpy_features(0, range(10)).astype(np.float64) @ w,
+        "rows": _numpy_features(1, range(10)).astype(np.float64) @ w,
+    }
+
+
+@pytest.mark.claim("DR-AUTOGRAD.poor")
+@pytest.mark.claim("DR-AUTOGRAD.budget")
+def test_homework_numbers_match_a_numpy_restatement(homework, homework_oracle):
+    oracle, trained = homework_oracle, homework["trained"]
+    np.testing.assert_allclose(
+        trained.weights.numpy().reshape(7), oracle["w"], rtol=1e-4, atol=1e-5
+    )
+    np.testing.assert_allclose(trained.loss_history.numpy(), oracle["losses"], rtol=1e-4)
+    np.testing.assert_allclose(trained.predictions.numpy(), oracle["cols"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        homework["rows_predictions"].numpy(), oracle["rows"], rtol=1e-4, atol=1e-5
+    )
+    # the outcomes pinned above, read off the oracle (the claim: outputs between about 2.2
+    # and 2.9, loss from about 15.6 to 7.8, weights about 57 from the nearest optimum)
+    assert oracle["cols"].min() > 2.2
+    assert oracle["cols"].max() < 2.9
+    assert _recognized(torch.from_numpy(oracle["cols"])) == 1
+    assert _recognized(torch.from_numpy(oracle["rows"])) == 2
+    assert oracle["losses"][0] == pytest.approx(15.6, abs=0.05)
+    final = 0.5 * float(((oracle["X"] @ oracle["w"] - np.arange(6.0)) ** 2).sum())
+    assert final == pytest.approx(7.8, abs=0.05)
+    w_star = np.linalg.lstsq(oracle["X"], np.arange(6.0), rcond=None)[0]
+    live = [0, 1, 2, 3, 4, 6]
+    assert np.linalg.norm(oracle["w"][live] - w_star[live]) == pytest.approx(57, abs=1)

@@ -534,3 +534,44 @@ def test_linear_functions_reject_bad_input():
         gaussian_nll(X, y, torch.ones(2), sigma="1")
     with pytest.raises(ValueError, match="y has non-finite"):
         least_squares(X, torch.tensor([1.0, float("inf"), 0.0, 0.0]))
+
+
+# --------------------------------------------------------------------------------------
+# LS-DIGITS without the reference: the claim's numbers from numpy on restated features.
+# --------------------------------------------------------------------------------------
+
+
+def restated_digit_matrix(dim: int, normalization: str) -> np.ndarray:
+    """The design matrix written out: proper rows from the exact fractions; sequential rows
+    from the source's in-place loop in float32 (entry i divided by the running total)."""
+    if normalization == "proper":
+        return to_tensor(exact_digit_matrix(dim)).numpy()
+    images, _ = load_digits()
+    rows = []
+    for image in images.numpy():
+        p = image.sum(axis=dim).astype(np.float32)
+        for i in range(len(p)):
+            total = np.float32(0)
+            for v in p:
+                total = np.float32(total + v)
+            p[i] = np.float32(p[i] / total)
+        rows.append([*p.astype(np.float64), 1.0])
+    return np.array(rows)
+
+
+@pytest.mark.claim("LS-DIGITS")
+@pytest.mark.parametrize(("dim", "normalization"), list(DIGIT_FITS))
+def test_the_claims_digit_fit_numbers_come_from_numpy_on_restated_features(dim, normalization):
+    sse_claim, right_claim, _, _ = DIGIT_FITS[(dim, normalization)]
+    X = restated_digit_matrix(dim, normalization)
+    np.testing.assert_allclose(digit_design(dim, normalization).numpy(), X, rtol=0, atol=1e-15)
+    y = np.arange(10.0)
+    w, *_ = np.linalg.lstsq(X, y, rcond=None)
+    fitted = X @ w
+    assert float(((fitted - y) ** 2).sum()) == pytest.approx(sse_claim, abs=5e-5)
+    assert int((np.clip(np.rint(fitted), 0, 9) == y).sum()) == right_claim
+    # and the reference's fit recognizes the same digits as numpy's
+    reference_fit = predict(
+        digit_design(dim, normalization), least_squares(digit_design(dim, normalization), LABELS)
+    )
+    np.testing.assert_allclose(reference_fit.numpy(), fitted, rtol=0, atol=1e-9)

@@ -273,3 +273,13 @@ def test_fit_ten_x_rejects_bad_arguments():
         ten_x_data(1)
     with pytest.raises(TypeError, match=r"x must be a torch\.Tensor or numpy array"):
         mse_stable_lr([1.0, 2.0])
+
+
+@pytest.mark.claim("LIN-TEN-X")
+def test_ten_x_data_is_the_grid_plus_the_generators_uniform_draws():
+    x, y = ten_x_data(7, seed=3)
+    grid = np.arange(7) * 0.1
+    noise = np.random.default_rng(3).random(7)
+    assert x.dtype == y.dtype == torch.float64
+    np.testing.assert_array_equal(x.numpy(), grid)
+    np.testing.assert_array_equal(y.numpy(), 10.0 * grid + 4.0 + noise)

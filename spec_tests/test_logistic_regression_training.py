@@ -470,3 +470,185 @@ def test_source_loop_collapses_on_bias_5():
     minus = run(1.7, -1.0, zero_grad=False, check_every=990)
     assert minus.loss == pytest.approx(1.3e-4, rel=5e-2)
     torch.testing.assert_close(minus.weight, torch.tensor([-149.1, -179.9]), rtol=0, atol=0.1)
+
+
+# ------------------------------------------------------------------------ oracles for the numbers
+# The numbers pinned above (376, 117, 1154, 1082, the outcome tables, 0.0663 and 4.72, the
+# weights of the source's loop) were first measured on the reference. The specs below recompute
+# every one of them from the material's program restated here with a record of each iteration
+# (`program_trace`), independently of train_logistic, and check that train_logistic follows that
+# program iteration by iteration. The pinned values are then the program's, not snapshots.
+
+
+@dataclass(frozen=True)
+class ProgramTrace:
+    stop_iteration: int | None
+    losses: list[float]
+    accuracies: list[float]
+    grad_norms: list[float]
+    weight: torch.Tensor
+    bias: torch.Tensor
+
+
+@cache
+def program_trace(
+    mean_value: float = 1.7,
+    bias: float = 1.0,
+    zero_grad: bool = True,
+    check_every: int = 1,
+    max_iters: int = 1000,
+) -> ProgramTrace:
+    """The material's program (as in `program`), recording every iteration it runs."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(10)
+        centre = torch.ones(100, 2)
+        x = torch.cat((torch.normal(mean_value * centre, 1), torch.normal(-mean_value * centre, 1)))
+        x = x + bias
+        y = torch.cat((torch.zeros(100), torch.ones(100)))
+        net = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    criterion = nn.BCELoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    losses, accuracies, norms = [], [], []
+    stop = None
+    for iteration in range(max_iters):
+        prediction = net(x)
+        loss = criterion(prediction.squeeze(), y)
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        right = (prediction.ge(0.5).float().squeeze() == y).sum().item()
+        accuracies.append(right / 200)
+        losses.append(loss.item())
+        grads = np.concatenate([p.grad.numpy().ravel() for p in net.parameters()])
+        norms.append(float(np.linalg.norm(grads.astype(np.float64))))
+        if iteration % check_every == 0 and accuracies[-1] > 0.99:
+            stop = iteration
+            break
+    linear = net[0]
+    return ProgramTrace(
+        stop,
+        losses,
+        accuracies,
+        norms,
+        linear.weight.detach()[0].clone(),
+        linear.bias.detach()[0].clone(),
+    )
+
+
+def _first(values: list[float], level: float = 0.99) -> int | None:
+    return next((i for i, v in enumerate(values) if v > level), None)
+
+
+@pytest.mark.claim("LOG-TRAIN.fit")
+@pytest.mark.claim("LOG-TRAIN.source-loop")
+@pytest.mark.claim("LOG-VARIANTS.source-loop")
+@pytest.mark.parametrize(("mean_value", "bias"), SETTINGS)
+@pytest.mark.parametrize("loop", ["correct", "source"])
+def test_train_logistic_follows_the_restated_program_in_every_iteration(mean_value, bias, loop):
+    if loop == "correct":
+        result = run(mean_value, bias, max_iters=LONG)
+        trace = program_trace(mean_value, bias, max_iters=LONG)
+    else:
+        result = run(mean_value, bias, zero_grad=False, check_every=990)
+        trace = program_trace(mean_value, bias, zero_grad=False, check_every=990)
+    assert result.stop_iteration == trace.stop_iteration
+    assert result.converged == (trace.stop_iteration is not None)
+    assert result.iterations == len(trace.losses)
+    assert result.loss_history.tolist() == trace.losses  # the same float32 losses, widened
+    assert result.accuracy_history.tolist() == trace.accuracies
+    assert result.accuracy == trace.accuracies[-1]
+    assert result.loss == trace.losses[-1]
+    np.testing.assert_allclose(result.grad_norm_history.numpy(), trace.grad_norms, rtol=1e-6)
+    assert torch.equal(result.weight, trace.weight)
+    assert torch.equal(result.bias, trace.bias)
+
+
+@pytest.mark.claim("LOG-TRAIN.fit")
+def test_the_pinned_numbers_of_the_correct_loop_are_the_programs():
+    trace = program_trace()
+    assert trace.stop_iteration == 376 == _first(trace.accuracies)
+    assert trace.accuracies[376] == 0.995
+    assert trace.losses[376] == pytest.approx(0.04956, rel=1e-3)
+    assert trace.losses[0] == pytest.approx(0.3947, rel=1e-3)
+    assert all(b < a for a, b in zip(trace.losses, trace.losses[1:], strict=False))
+    torch.testing.assert_close(trace.weight, torch.tensor([-1.41, -1.47]), rtol=0, atol=5e-3)
+    assert trace.bias.item() == pytest.approx(1.92, abs=5e-3)
+
+
+@pytest.mark.claim("LOG-TRAIN.source-loop")
+def test_the_pinned_numbers_of_the_source_loop_are_the_programs():
+    correct = program_trace(max_iters=LONG)
+    source = program_trace(zero_grad=False, check_every=990)
+    assert correct.grad_norms[0] == source.grad_norms[0]
+    assert correct.grad_norms[100] == pytest.approx(0.0663, rel=1e-2)
+    assert source.grad_norms[100] == pytest.approx(4.72, rel=1e-2)
+    assert _first(source.accuracies) == 117
+    assert source.stop_iteration == 990
+    torch.testing.assert_close(source.weight, torch.tensor([-192.2, -236.0]), rtol=0, atol=0.1)
+    assert source.bias.item() == pytest.approx(349.7, abs=0.1)
+    assert source.losses[-1] < 1e-20
+
+
+@pytest.mark.claim("LOG-VARIANTS.bias")
+@pytest.mark.claim("LOG-VARIANTS.source-loop")
+@pytest.mark.parametrize(("mean_value", "bias"), SETTINGS)
+def test_the_outcome_tables_are_the_programs(mean_value, bias):
+    correct = program_trace(mean_value, bias, max_iters=LONG)
+    source = program_trace(mean_value, bias, zero_grad=False, check_every=990)
+    # what a 1000-iteration run reports: its stop iteration, or None and its last accuracy
+    stop = correct.stop_iteration
+    within_1000 = (
+        (stop, correct.accuracies[stop])
+        if stop is not None and stop < 1000
+        else (
+            None,
+            correct.accuracies[999],
+        )
+    )
+    assert within_1000 == CORRECT_TABLE[(mean_value, bias)]
+    assert (source.stop_iteration, source.accuracies[-1]) == SOURCE_TABLE[(mean_value, bias)]
+    needed = {(1.7, 5.0): 1154, (1.7, -1.0): 1082}
+    if (mean_value, bias) in needed:
+        assert stop == needed[(mean_value, bias)]
+
+
+@pytest.mark.claim("LOG-VARIANTS.source-loop")
+def test_the_collapse_numbers_of_the_source_loop_are_the_programs():
+    collapsed = program_trace(1.7, 5.0, zero_grad=False, check_every=990)
+    # nn.BCELoss clamps each log at -100: 100 wrong samples at certainty give 100 * 100 / 200
+    assert collapsed.losses[-1] == 50.0
+    assert collapsed.accuracies[-1] == 0.5
+    assert collapsed.weight.abs().min() > 1000
+    assert program_trace(1.7, 5.0, max_iters=LONG).losses[999] == pytest.approx(0.145, rel=1e-2)
+    minus = program_trace(1.7, -1.0, zero_grad=False, check_every=990)
+    assert minus.losses[-1] == pytest.approx(1.3e-4, rel=5e-2)
+    torch.testing.assert_close(minus.weight, torch.tensor([-149.1, -179.9]), rtol=0, atol=0.1)
+
+
+@pytest.mark.claim("LOG-TRAIN.fit")
+def test_initial_weights_are_the_draws_that_follow_the_data_restated():
+    # nn.Linear(2, 1) draws weight then bias from U(-1/sqrt(2), 1/sqrt(2)) (kaiming_uniform
+    # with a = sqrt(5) gives bound 1/sqrt(fan_in)); after seed 10 and the 2 x 200 normal draws
+    # of the data, those are the next draws of the global generator.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(10)
+        torch.normal(torch.ones(100, 2), 1)
+        torch.normal(torch.ones(100, 2), 1)
+        bound = 1 / math.sqrt(2)
+        weight = torch.empty(1, 2).uniform_(-bound, bound)
+        bias_ = torch.empty(1).uniform_(-bound, bound)
+    result = run(max_iters=1)
+    assert torch.equal(result.initial_weight, weight[0])
+    assert torch.equal(result.initial_bias, bias_[0])
+    # the same holds for any number of samples: n // 2 draws per class are replayed
+    x, y = two_blobs(n_per_class=7, seed=4)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(4)
+        torch.normal(torch.ones(7, 2), 1)
+        torch.normal(torch.ones(7, 2), 1)
+        weight = torch.empty(1, 2).uniform_(-bound, bound)
+        bias_ = torch.empty(1).uniform_(-bound, bound)
+    small = train_logistic(x, y, seed=4, max_iters=1)
+    assert torch.equal(small.initial_weight, weight[0])
+    assert torch.equal(small.initial_bias, bias_[0])
