@@ -175,15 +175,17 @@ $(SITE): $(wildcard build/engines-ledger.json)
 # refreshes docs/data/mutation.json, the snapshot the site renders. Resumable: only mutants
 # never checked or not yet detected are (re)tested; FRESH=1 starts from a clean mutants/.
 # Fails when fewer than 95% of the non-equivalent mutants are detected. MODULES='
-# reference/features.py reference/linear.py' runs just those.
+# reference/features.py reference/linear.py' runs just those; SAMPLE=400 (SEED=0) tests a
+# uniform sample of that many mutants and reports the score with its 95% interval.
 STAMP_MUTATION := $(VENV)/.stamp-mutation
 $(STAMP_MUTATION): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) -e '.[test,mutation]'
+	$(PIP) -e '.[test,fast,mutation]'
 	@touch $@
 
 .PHONY: mutation
 mutation: $(STAMP_MUTATION)
-	$(BIN)/python tools/mutation.py run $(if $(MODULES),--modules $(MODULES)) $(if $(FRESH),--fresh)
+	$(BIN)/python tools/mutation.py run $(if $(MODULES),--modules $(MODULES)) $(if $(FRESH),--fresh) \
+	  $(if $(SAMPLE),--sample $(SAMPLE) --seed $(or $(SEED),0))
 
 # The specs in 20 random orders (pytest-randomly seeds 1-20) and twice in file order without
 # pytest's cache (tools/stability.py): fails naming every spec whose outcome differs between

@@ -643,12 +643,17 @@ def test_digit_programs_reject_bad_input():
 # --------------------------------------------------------------------------------------
 
 
-def _restated_gd(X, y, w, lr, steps):
+# The divergence contract (reference.errors.DivergenceError, one on every path): the first
+# step (epoch) whose new weights pass 2**500 in size or are not finite, or, when the history
+# is recorded, whose recorded loss overflows float64.
+LIMIT = 2.0**500
+
+
+def _restated_gd(X, y, w, lr, steps, history=False):
     """Full-batch GD on 1/2 |Xw - y|^2 in plain Python floats, as the claim states it.
 
     Returns (weights, losses, diverged_at): losses[s] is the loss at the weights step s + 1
-    starts from; diverged_at is the first step whose loss or resulting weights are not
-    finite (None if none).
+    starts from; diverged_at is the first step that breaks the divergence contract above.
     """
     losses = []
     for step in range(1, steps + 1):
@@ -656,15 +661,17 @@ def _restated_gd(X, y, w, lr, steps):
             sum(a * b for a, b in zip(row, w, strict=True)) - t for row, t in zip(X, y, strict=True)
         ]
         loss = 0.5 * sum(r * r for r in residual)
-        gradient = [sum(X[i][j] * residual[i] for i in range(len(X))) for j in range(len(w))]
-        w = [wj - lr * gj for wj, gj in zip(w, gradient, strict=True)]
+        # w - X^T (lr r): lr scales the residuals before the sum (as the loop documents), so a
+        # gradient that alone would overflow still gives a finite step
+        step_ = [sum(X[i][j] * (lr * residual[i]) for i in range(len(X))) for j in range(len(w))]
+        w = [wj - sj for wj, sj in zip(w, step_, strict=True)]
         losses.append(loss)
-        if not (math.isfinite(loss) and all(math.isfinite(v) for v in w)):
+        if (history and not math.isfinite(loss)) or not max(abs(v) for v in w) < LIMIT:
             return w, losses, step
     return w, losses, None
 
 
-def _restated_sgd(X, y, w, lr, epochs):
+def _restated_sgd(X, y, w, lr, epochs, history=False):
     """Per-sample SGD in plain Python floats; an epoch's loss sums 1/2 r_i^2 before each update."""
     losses = []
     for epoch in range(1, epochs + 1):
@@ -674,7 +681,7 @@ def _restated_sgd(X, y, w, lr, epochs):
             total += 0.5 * r * r
             w = [wj - lr * r * xj for wj, xj in zip(w, row, strict=True)]
         losses.append(total)
-        if not (math.isfinite(total) and all(math.isfinite(v) for v in w)):
+        if (history and not math.isfinite(total)) or not max(abs(v) for v in w) < LIMIT:
             return w, losses, epoch
     return w, losses, None
 
@@ -753,67 +760,73 @@ def test_loop_sgd_with_zero_epochs_returns_w0_and_an_empty_history():
 
 
 @pytest.mark.claim("GD-LOOP.decrease")
-def test_loop_gd_names_the_step_where_the_loss_overflows_and_the_bound(ledger_extra):
-    # X = diag(1, 2), y = 0, lr = 0.6 > 0.5 = 2 / lambda_max: the plain-float restatement
-    # above finds the first step whose loss (at its starting weights) or new weights are inf.
+@pytest.mark.parametrize("method", ["loop", "auto"])
+def test_gd_names_the_step_where_the_weights_pass_the_limit_and_the_bound(method, ledger_extra):
+    # X = diag(1, 2), y = 0, lr = 0.6 > 0.5 = 2 / lambda_max: w_2 = (-1.4)^t, so the weights
+    # pass 2**500 at the first t with 1.4^t >= 2^500; the plain-float restatement finds it.
     X = [[1.0, 0.0], [0.0, 2.0]]
     _, losses_ref, step = _restated_gd(X, [0.0, 0.0], [1.0, 1.0], 0.6, 5000)
-    assert step is not None
-    assert math.isinf(losses_ref[-1])
+    assert step == math.ceil(500 * math.log(2) / math.log(1.4))
     bound = 2 / np.linalg.eigvalsh(np.array(X).T @ np.array(X))[-1]
     Xt = torch.tensor(X, dtype=torch.float64)
-    with pytest.raises(DivergenceError) as excinfo:
-        gd_full_batch(Xt, torch.zeros(2), torch.ones(2), lr=0.6, steps=5000, method="loop")
-    message = str(excinfo.value)
-    assert f"step {step}/5000" in message
-    assert "lr=0.6" in message
-    assert f"= {bound:.6g}" in message
-    assert "the loss" in message
-    ledger_extra("loop_message", message)
-    # one step fewer and the loop returns finite weights and losses
+    for history in (False, True):
+        with pytest.raises(DivergenceError) as excinfo:
+            gd_full_batch(
+                Xt,
+                torch.zeros(2),
+                torch.ones(2),
+                lr=0.6,
+                steps=5000,
+                history=history,
+                method=method,
+            )
+        message = str(excinfo.value)
+        assert f"at step {step}/5000 with lr=0.6;" in message
+        assert f"= {bound:.6g}" in message
+        assert "the weights" in message
+    ledger_extra("message", message)
+    # one step fewer and the loop returns finite weights and the restated losses
     w, losses = gd_full_batch(
-        Xt, torch.zeros(2), torch.ones(2), lr=0.6, steps=step - 1, history=True, method="loop"
+        Xt, torch.zeros(2), torch.ones(2), lr=0.6, steps=step - 1, history=True, method=method
     )
     assert bool(torch.isfinite(w).all())
-    assert bool(torch.isfinite(losses).all())
     torch.testing.assert_close(
-        losses, torch.tensor(losses_ref[:-1], dtype=torch.float64), rtol=1e-12, atol=0
+        losses, torch.tensor(losses_ref[:-1], dtype=torch.float64), rtol=1e-9, atol=0
     )
 
 
 @pytest.mark.claim("GD-LOOP.decrease")
-def test_loop_sgd_names_the_epoch_where_it_diverges_and_the_per_sample_bound():
+@pytest.mark.parametrize("method", ["loop", "auto"])
+def test_sgd_names_the_epoch_where_it_diverges_and_the_per_sample_bound(method):
     X, y = [[1.0, 1.0], [2.0, 0.0]], [1.0, 1.0]
     _, _, epoch = _restated_sgd(X, y, [0.0, 0.0], 1.2, 5000)
     assert epoch is not None
     bound = 2 / max(sum(v * v for v in row) for row in X)  # 2 / max_i |x_i|^2 = 0.5
     Xt, yt = torch.tensor(X, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
     with pytest.raises(DivergenceError) as excinfo:
-        sgd_per_sample(Xt, yt, torch.zeros(2), lr=1.2, epochs=5000, method="loop")
+        sgd_per_sample(Xt, yt, torch.zeros(2), lr=1.2, epochs=5000, method=method)
     message = str(excinfo.value)
-    assert f"epoch {epoch}/5000" in message
-    assert "lr=1.2" in message
+    assert f"at epoch {epoch}/5000 with lr=1.2;" in message
     assert f"= {bound:.6g}" in message
+    assert "lambda_max(x_i x_i^T)" in message
     assert isinstance(excinfo.value, FloatingPointError)
-    # here the loss of the epoch is the first to go (it squares the residuals)
-    assert "the loss" in message
 
 
 @pytest.mark.claim("GD-LOOP.decrease")
-def test_loop_names_the_weights_when_they_overflow_before_the_loss():
-    # X = [[1e154]], y = [0], w0 = [1e-154]: the residual is 1 (loss 0.5, finite) and the
-    # update w - lr * 1 * 1e154 with lr = 1e300 overflows to -inf in the first step.
-    X = torch.tensor([[1e154]], dtype=torch.float64)
-    y = torch.zeros(1, dtype=torch.float64)
-    w0 = torch.tensor([1e-154], dtype=torch.float64)
-    for call in (
-        lambda: gd_full_batch(X, y, w0, lr=1e300, steps=3, method="loop"),
-        lambda: sgd_per_sample(X, y, w0, lr=1e300, epochs=3, method="loop"),
-    ):
-        with pytest.raises(
-            DivergenceError, match=r"the weights became non-finite at (step|epoch) 1/3"
-        ):
-            call()
+def test_loop_with_history_names_the_loss_when_it_overflows_before_the_weights():
+    # X = [[1e160]], w0 = [1], y = [0]: the residual 1e160 gives the loss 0.5e320 = inf at
+    # step 1, while lr = 1e-300 moves w by 1e160 * (1e-300 * 1e160) = 1e20: finite, < 2**500.
+    X = torch.tensor([[1e160]], dtype=torch.float64)
+    y, w0 = torch.zeros(1, dtype=torch.float64), torch.ones(1, dtype=torch.float64)
+    _, _, step = _restated_gd([[1e160]], [0.0], [1.0], 1e-300, 3, history=True)
+    assert step == 1
+    with pytest.raises(DivergenceError, match=r"the recorded loss overflows float64 at step 1/3"):
+        gd_full_batch(X, y, w0, lr=1e-300, steps=3, history=True, method="loop")
+    # without a history the loss is not recorded, so only the weights count: they stay finite
+    _, _, none = _restated_gd([[1e160]], [0.0], [1.0], 1e-300, 3)
+    w = gd_full_batch(X, y, w0, lr=1e-300, steps=3, method="loop")
+    assert none is None
+    assert bool(torch.isfinite(w).all())
 
 
 @pytest.mark.claim("GD-LOOP.decrease")

@@ -38,6 +38,7 @@ import ast
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -224,6 +225,18 @@ def empty_counts() -> dict[str, int]:
     }
 
 
+def interval_of(counts: dict[str, int], z: float = 1.96) -> list[float] | None:
+    """Wilson 95% interval of the score, for a score estimated from a sample of mutants."""
+    detected = sum(counts[s] for s in DETECTED)
+    n = detected + sum(counts[s] for s in UNDETECTED)
+    if not n:
+        return None
+    p = detected / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return [round(centre - half, 4), round(centre + half, 4)]
+
+
 def score_of(counts: dict[str, int]) -> float | None:
     """Detected over the mutants that count (not equivalent, checked, not skipped)."""
     detected = sum(counts[s] for s in DETECTED)
@@ -241,8 +254,11 @@ def summarize(mutants: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, 
         for bucket in (total, counts):
             bucket["mutants"] += 1
             bucket[mutant["status"]] += 1
-    result = {name: {**c, "score": score_of(c)} for name, c in sorted(modules.items())}
-    return {**total, "score": score_of(total)}, result
+    result = {
+        name: {**c, "score": score_of(c), "interval": interval_of(c)}
+        for name, c in sorted(modules.items())
+    }
+    return {**total, "score": score_of(total), "interval": interval_of(total)}, result
 
 
 # ---------------------------------------------------------------------- reading mutmut
@@ -397,38 +413,62 @@ def selected(modules: list[str]) -> list[dict[str, Any]]:
     return [m for m in read_results() if not modules or m["module"] in modules]
 
 
-def pending(modules: list[str]) -> list[str] | None:
+def generate(max_children: int) -> None:
+    """Let mutmut write the mutants (``mutants/``) without testing any, as ``mutmut run``
+    does first; new or edited functions get fresh mutants, the others keep their verdicts."""
+    from mutmut.__main__ import create_mutants
+    from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir, setup_source_paths
+
+    cwd = Path.cwd()
+    os.chdir(ROOT)
+    try:
+        MUTANTS.mkdir(exist_ok=True)
+        copy_src_dir()
+        copy_also_copy_files()
+        setup_source_paths()
+        create_mutants(max_children)
+    finally:
+        os.chdir(cwd)
+
+
+def pending(modules: list[str], sample: int | None, seed: int) -> list[str]:
     """The mutants a run must (re)test: never checked, or not detected by the last check.
 
-    ``None`` when mutmut has not generated the mutants of the selection yet (first run).
     Killed and timed-out verdicts are kept: mutmut re-tests a function's mutants by itself
-    when the function changes, and added specs can only kill more.
+    when the function changes, and added specs can only kill more. With ``sample`` the run
+    is limited to that many mutants drawn uniformly (``random.Random(seed)``) from the whole
+    selection, the same ones on every run of the same code; the others stay unchecked and
+    leave the score, which is then an estimate (its 95% interval is in the report).
     """
     found = selected(modules)
-    have = {m["module"] for m in found}
-    if not found or (modules and set(modules) - have):
-        return None
+    if sample is not None:
+        chosen = set(
+            random.Random(seed).sample(sorted(m["mutant"] for m in found), min(sample, len(found)))
+        )
+        found = [m for m in found if m["mutant"] in chosen]
     return [m["mutant"] for m in found if m["status"] in UNDETECTED | {"not checked"}]
 
 
-def run(modules: list[str], max_children: int, *, fresh: bool) -> int:
+def run(
+    modules: list[str], max_children: int, *, fresh: bool, sample: int | None, seed: int
+) -> int:
     for module in modules:
         if not (ROOT / module).is_file() or not module.startswith("reference/"):
             print(f"--modules: {module} is not a file under reference/", file=sys.stderr)
             return 2
     if fresh and MUTANTS.exists():
         shutil.rmtree(MUTANTS)
-    names = pending(modules)
-    if names is None:
-        names = [f"{module_of(m)}.*" for m in modules] or ["reference.*"]
     env = {
         **os.environ,
         # one thread per mutant worker: the workers are the parallelism on two cores
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
+        "NUMBA_NUM_THREADS": "1",
         "PYTHONHASHSEED": "0",
     }
     started = datetime.now(UTC)
+    generate(max_children)
+    names = pending(modules, sample, seed)
     if names:
         mutmut = Path(sys.executable).with_name("mutmut")
         command = [str(mutmut), "run", "--max-children", str(max_children), *names]
@@ -442,7 +482,10 @@ def run(modules: list[str], max_children: int, *, fresh: bool) -> int:
         print("nothing to test: every mutant of the selection is detected or equivalent")
     seconds = (datetime.now(UTC) - started).total_seconds()
     shown = "make mutation" + (f" MODULES='{' '.join(modules)}'" if modules else "")
-    report = build_report(selected(modules), load_equivalents(), command=shown, seconds=seconds)
+    shown += f" SAMPLE={sample} SEED={seed}" if sample is not None else ""
+    mutants = selected(modules)
+    report = build_report(mutants, load_equivalents(), command=shown, seconds=seconds)
+    report["sample"] = None if sample is None else {"size": sample, "seed": seed}
     write_report(report, snapshot=not modules)
     print_summary(report)
     return 0 if report["meets_target"] else 1
@@ -455,11 +498,15 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--modules", nargs="*", default=[], help="e.g. reference/features.py")
     run_parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     run_parser.add_argument("--fresh", action="store_true", help="delete mutants/ first")
+    run_parser.add_argument("--sample", type=int, default=None, help="test only N mutants")
+    run_parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     report_parser = sub.add_parser("report", help="write build/mutation.json from mutants/")
     report_parser.add_argument("--modules", nargs="*", default=[])
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(args.modules, args.max_children, fresh=args.fresh)
+        return run(
+            args.modules, args.max_children, fresh=args.fresh, sample=args.sample, seed=args.seed
+        )
     report = build_report(
         selected(args.modules), load_equivalents(), command="python tools/mutation.py report"
     )

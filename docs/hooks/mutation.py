@@ -50,6 +50,17 @@ def headline(data: dict[str, Any]) -> list[str]:
     s = data["summary"]
     met = "meets" if data["meets_target"] else "**misses**"
     counted = s["mutants"] - s["equivalent"] - s["not checked"] - s["skipped"]
+    sample = data.get("sample")
+    estimate = []
+    if sample and s.get("interval"):
+        low, high = s["interval"]
+        estimate = [
+            f"This run tested a uniform sample of {sample['size']} mutants (seed "
+            f"{sample['seed']}) out of {s['mutants']}; the score is an estimate, 95% interval "
+            f"{percent(low)} to {percent(high)}. The {s['not checked']} mutants outside the "
+            "sample are counted nowhere.",
+            "",
+        ]
     return [
         f"**Score: {percent(s['score'])}** of {counted} non-equivalent mutants detected, which "
         f"{met} the target of {percent(data['target'])}. Of {s['mutants']} mutants, "
@@ -57,6 +68,7 @@ def headline(data: dict[str, Any]) -> list[str]:
         f"{s['segfault']} crashed, {s['survived']} survived, {s['no tests']} were reached by "
         f"no spec, {s['suspicious']} were suspicious and {s['equivalent']} are equivalent.",
         "",
+        *estimate,
     ]
 
 
