@@ -50,6 +50,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = ROOT / "mutants"
+RUN_INFO = MUTANTS / "gradspec-run.json"  # the commit whose reference/ the mutants come from
 REPORT = ROOT / "build" / "mutation.json"
 SNAPSHOT = ROOT / "docs" / "data" / "mutation.json"
 EQUIVALENTS = ROOT / "spec_tests" / "mutation_equivalents.toml"
@@ -315,6 +316,13 @@ def git_commit() -> str | None:
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
+def mutated_commit() -> str | None:
+    """The commit recorded when the mutants were generated (HEAD may have moved since)."""
+    if RUN_INFO.is_file():
+        return json.loads(RUN_INFO.read_text(encoding="utf-8")).get("commit")
+    return git_commit()
+
+
 def build_report(
     mutants: list[dict[str, Any]],
     equivalents: list[Equivalent],
@@ -365,7 +373,7 @@ def build_report(
         "schema": SCHEMA,
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
-        "commit": git_commit(),
+        "commit": mutated_commit(),
         "versions": versions(),
         "machine": {"cores": os.cpu_count(), "system": platform.platform()},
         "seconds": seconds,
@@ -468,6 +476,7 @@ def run(
     }
     started = datetime.now(UTC)
     generate(max_children)
+    RUN_INFO.write_text(json.dumps({"commit": git_commit()}) + "\n", encoding="utf-8")
     names = pending(modules, sample, seed)
     if names:
         mutmut = Path(sys.executable).with_name("mutmut")

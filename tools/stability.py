@@ -106,20 +106,8 @@ def run_once(name: str, *, seed: int | None, jobs: int) -> dict[str, str]:
     return outcomes_from_junit(junit.read_text(encoding="utf-8"))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--orders", type=int, default=20, help="random orders (default 20)")
-    parser.add_argument("--fresh", type=int, default=2, help="runs without cache (default 2)")
-    parser.add_argument("--seed-offset", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=1, help="pytest-xdist workers per run")
-    args = parser.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
-    started = datetime.now(UTC)
-    runs: dict[str, dict[str, str]] = {}
-    for index in range(args.fresh):
-        runs[f"fresh-{index + 1}"] = run_once(f"fresh-{index + 1}", seed=None, jobs=args.jobs)
-    for seed in range(1 + args.seed_offset, 1 + args.seed_offset + args.orders):
-        runs[f"seed-{seed}"] = run_once(f"seed-{seed}", seed=seed, jobs=args.jobs)
+def summarize(runs: dict[str, dict[str, str]], started: datetime, planned: int) -> dict:
+    """Compare the runs so far and write ``build/stability.json`` (also mid-way)."""
     flips = unstable(runs)
     failing = sorted(
         {t for r in runs.values() for t, o in r.items() if o in ("failed", "error")} - set(flips)
@@ -128,12 +116,37 @@ def main(argv: list[str] | None = None) -> int:
         "generated": started.isoformat(timespec="seconds"),
         "seconds": (datetime.now(UTC) - started).total_seconds(),
         "command": "make stability",
+        "planned_runs": planned,
         "runs": {name: len(outcomes) for name, outcomes in runs.items()},
         "tests": len(set().union(*(set(r) for r in runs.values()))),
         "unstable": flips,
         "failing_in_every_run": failing,
     }
     REPORT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--orders", type=int, default=20, help="random orders (default 20)")
+    parser.add_argument("--fresh", type=int, default=2, help="runs without cache (default 2)")
+    parser.add_argument("--seed-offset", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="pytest-xdist workers per run")
+    args = parser.parse_args(argv)
+    if args.orders < 0 or args.fresh < 0 or args.orders + args.fresh < 2:
+        parser.error("need at least two runs to compare")
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    runs: dict[str, dict[str, str]] = {}
+    plan = [(f"fresh-{i + 1}", None) for i in range(args.fresh)] + [
+        (f"seed-{seed}", seed)
+        for seed in range(1 + args.seed_offset, 1 + args.seed_offset + args.orders)
+    ]
+    for name, seed in plan:
+        runs[name] = run_once(name, seed=seed, jobs=args.jobs)
+        report = summarize(runs, started, planned=len(plan))  # written after every run
+    flips = report["unstable"]
+    failing = report["failing_in_every_run"]
     print(f"{report['tests']} specs, {len(runs)} runs; report: {REPORT.relative_to(ROOT)}")
     for test, seen in flips.items():
         print(f"UNSTABLE {test}: " + ", ".join(f"{run}={o}" for run, o in seen.items()))
