@@ -390,3 +390,36 @@ def test_design_matrix_rejects_bad_input(kwargs, error, fragment):
     arguments = {"images": load_digits()[0], **kwargs}
     with pytest.raises(error, match=fragment):
         design_matrix(**arguments)
+
+
+@pytest.mark.claim("FEAT-COLLINEAR")
+def test_design_matrix_defaults_to_column_sums_and_takes_a_list_of_images():
+    images, _ = load_digits()
+    # the default is the vertical projection (column sums), normalized properly
+    np.testing.assert_allclose(design_matrix(images).numpy(), catalog_design(0), rtol=0, atol=1e-15)
+    # a sequence of 2-D tensors gives the same rows as the stacked tensor, bool images too
+    as_list = [images[d] for d in range(10)]
+    for dim in (0, 1):
+        np.testing.assert_allclose(
+            design_matrix(as_list, dim=dim).numpy(), catalog_design(dim), rtol=0, atol=1e-15
+        )
+    bools = [images[d].bool() for d in (3, 7)]
+    np.testing.assert_allclose(
+        design_matrix(bools).numpy(), catalog_design(0)[[3, 7]], rtol=0, atol=1e-15
+    )
+
+
+@pytest.mark.claim("FEAT-COLLINEAR")
+@pytest.mark.parametrize(
+    ("bad", "error", "fragment"),
+    [
+        ("x", TypeError, r"images\[1\] must be a torch\.Tensor"),
+        (torch.ones(6, 6, dtype=torch.complex64), TypeError, r"images\[1\] must be a real"),
+        (torch.zeros(6, 6), ValueError, r"images\[1\]: "),
+        (torch.ones(6, 5), ValueError, "images must all have the same shape"),
+    ],
+)
+def test_design_matrix_names_the_bad_image_of_a_list(bad, error, fragment):
+    images, _ = load_digits()
+    with pytest.raises(error, match=fragment):
+        design_matrix([images[0], bad])
