@@ -317,3 +317,15 @@ def test_linear_to_conv2d_rejects_a_size_mismatch():
         linear_to_conv2d(nn.Conv2d(1, 1, 1), 1, 1, 1)
     with pytest.raises(ValueError, match="height must be >= 1"):
         linear_to_conv2d(nn.Linear(36, 5), 4, 0, 3)
+
+
+@pytest.mark.claim("FC-DEF")
+def test_an_overflowing_layer_output_is_refused_with_the_sentence_naming_it():
+    # every input finite, but 1e200 * 1e200 overflows float64: a ValueError, not an inf
+    x = torch.full((1, 2), 1e200, dtype=torch.float64)
+    w = torch.full((2, 1), 1e200, dtype=torch.float64)
+    b = torch.zeros(1, dtype=torch.float64)
+    with pytest.raises(
+        ValueError, match=r"^x @ w \+ b overflows torch\.float64 .*: x, w or b is too large"
+    ):
+        fully_connected(x, w, b)

@@ -575,3 +575,13 @@ def test_the_claims_digit_fit_numbers_come_from_numpy_on_restated_features(dim, 
         digit_design(dim, normalization), least_squares(digit_design(dim, normalization), LABELS)
     )
     np.testing.assert_allclose(reference_fit.numpy(), fitted, rtol=0, atol=1e-9)
+
+
+@pytest.mark.claim("LS-MLE")
+def test_gaussian_nll_defaults_to_unit_noise():
+    # scipy as the oracle: -sum log N(y_i; x_i . w, 1)
+    X = torch.tensor([[1.0, 2.0], [0.5, -1.0], [3.0, 0.0]], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 2.5], dtype=torch.float64)
+    w = torch.tensor([0.5, 0.25], dtype=torch.float64)
+    expected = -float(norm.logpdf(y.numpy(), loc=(X @ w).numpy(), scale=1.0).sum())
+    assert gaussian_nll(X, y, w) == pytest.approx(expected, rel=1e-12)
