@@ -382,3 +382,11 @@ def test_decision_boundary_rejects_a_vertical_line_and_bad_shapes():
         decision_boundary(t64([1.0, 2.0]), "0", t64([0.0]))
     with pytest.raises(TypeError, match="xs must be"):
         decision_boundary(t64([1.0, 2.0]), 0.0, [0.0])
+
+
+@pytest.mark.claim("LOG-LOSS")
+def test_loss_from_logits_names_z_when_its_shape_or_size_is_wrong():
+    with pytest.raises(ValueError, match=r"^z and y must have the same shape"):
+        binary_cross_entropy_with_logits(torch.zeros(3), torch.zeros(2))
+    with pytest.raises(ValueError, match=r"^z must not be empty"):
+        binary_cross_entropy_with_logits(torch.zeros(0), torch.zeros(0))
