@@ -57,8 +57,8 @@ def headline(data: dict[str, Any]) -> list[str]:
         estimate = [
             f"This run tested a uniform sample of {sample['size']} mutants (seed "
             f"{sample['seed']}) out of {s['mutants']}; the score is an estimate, 95% interval "
-            f"{percent(low)} to {percent(high)}. The {s['not checked']} mutants outside the "
-            "sample are counted nowhere.",
+            f"{percent(low)} to {percent(high)}. The {s['not checked']} mutants not checked "
+            "(outside the sample, or not reached when the run stopped) are counted nowhere.",
             "",
         ]
     return [
