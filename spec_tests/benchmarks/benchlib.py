@@ -575,8 +575,9 @@ def minibatch_benchmark() -> Benchmark:
             "DataLoader",
             dataloader_epoch,
             _every_example_once,
-            rounds=3,
+            rounds=5,
             note="DataLoader(TensorDataset, batch_size=10, shuffle=True)",
+            pair=DATA_ITER,  # the gated ratio, timed round by round
         )
     )
     return bench
