@@ -53,14 +53,16 @@ $(STAMP_SITE): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[test,fast,docs,site]'
 	@touch $@
 
+# Two workers, one test file per worker at a time (--dist loadfile: a file's module-scoped
+# fixtures, such as the torchrun launches of test_distributed.py, run once).
 test: $(STAMP_TEST)
-	$(BIN)/python -m pytest spec_tests
+	$(BIN)/python -m pytest spec_tests -n 2 --dist loadfile
 
 # The docs show what the last run saw, failures included: a run with failing specs (exit 1)
 # still refreshes the ledger and lets the site be built; any other error stops here.
 $(LEDGER): $(CODE) | $(STAMP_TEST)
 	@mkdir -p build
-	$(BIN)/python -m pytest spec_tests -q -n 2 || [ $$? -eq 1 ]
+	$(BIN)/python -m pytest spec_tests -q -n 2 --dist loadfile || [ $$? -eq 1 ]
 	@touch $@
 
 $(KATEX): package.json package-lock.json
