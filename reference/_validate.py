@@ -206,20 +206,6 @@ def no_overflow(result: torch.Tensor, what: str, names: str) -> torch.Tensor:
     return result
 
 
-def optional_integer(value: object, name: str, minimum: int | None = None) -> int | None:
-    """Like :func:`integer`, but ``None`` is also accepted (and returned).
-
-    Raises:
-        TypeError: ``"{name} must be an int or None, got {type}"``.
-        ValueError: ``"{name} must be >= {minimum}, got {value}"``.
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int or None, got {type(value).__name__}")
-    return integer(value, name, minimum)
-
-
 def boolean(value: object, name: str) -> bool:
     """Check that ``value`` is a ``bool`` (``0`` and ``1`` are not).
 

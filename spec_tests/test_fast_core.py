@@ -469,6 +469,86 @@ def test_with_history_the_fast_path_raises_no_later_than_the_loop():
     assert _named_index(fast.value, "epoch", loop.value.index) <= loop.value.index
 
 
+# When lr * G (lr |x_i|^2) overflows float64 there is no closed form. The data below have
+# X = diag(1e5, t): G = diag(1e10, t^2), and with lr = 1e300 the first entry of lr G is
+# 1e310 = inf. Along that direction the start w_1 = 0 and the target y_1 = 0 leave the
+# residual exactly 0, so the loop never moves w_1; along the other, w_2 <- w_2 - lr t^2 (w_2 - 1)
+# (y_2 = t): a contraction by 1 - lr t^2 towards 1. Not a divergence, on any path.
+def _overflowing_but_at_rest(t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.array([[1e5, 0.0], [0.0, t]]), np.array([0.0, t]), np.zeros(2)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+def test_an_overflowing_lr_with_zero_residual_along_it_is_not_a_divergence(trainer):
+    # lr t^2 = 0.1: w_2 = 1 - 0.9^s, at 1 (to rounding) long before step 1000.
+    X, y, w0 = _overflowing_but_at_rest(math.sqrt(1e-301))
+    lr, count = 1e300, 1000
+    assert not math.isfinite(lr * 1e10)  # the closed form's matrix overflows
+    if trainer == "sgd":
+        expected, losses, scale = loop_sgd(X, y, w0, lr, count)
+    else:
+        losses = []
+        expected, scale = loop_gd(X, y, w0, lr, count, losses)
+    assert expected[0] == 0.0
+    assert expected[1] == pytest.approx(1.0, rel=1e-12)
+    function, _ = TRAINERS[trainer]
+    for method in METHODS:
+        got, got_losses = function(t64(X), t64(y), t64(w0), lr, count, method=method, history=True)
+        torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+        torch.testing.assert_close(got_losses, t64(losses), rtol=RTOL, atol=RTOL * max(losses))
+        plain = function(t64(X), t64(y), t64(w0), lr, count, method=method)  # default history
+        torch.testing.assert_close(plain, got, rtol=0, atol=0)
+    if trainer == "gd":  # the same data as (G, c) = (X^T X, X^T y)
+        got = gd_from_gram(t64(X.T @ X), t64(X.T @ y), t64(w0), lr, count)
+        torch.testing.assert_close(got, t64(expected), rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+def test_an_overflowing_lr_with_a_residual_diverges_at_the_step_the_loop_does(trainer):
+    # X = [[1e5]], y = [1e-205], w = 0, lr = 1e300 (lr x^2 = 1e310 overflows). Step 1:
+    # w = lr * x * y = 1e100 < 2^500 ~ 3.3e150. Step 2: w = 1e100 - lr (1e10 * 1e100 - 1e-200)
+    # = -inf. One sample: per-sample SGD's epochs are GD's steps. So: named 2, on every path.
+    X, y, w0 = np.array([[1e5]]), np.array([1e-205]), np.zeros(1)
+    lr, count = 1e300, 50
+    assert first_past_2_500(X, y, w0, lr, count, trainer == "sgd") == 2
+    function, unit = TRAINERS[trainer]
+    for method in METHODS:
+        for history in (False, True):
+            with pytest.raises(DivergenceError) as raised:
+                function(t64(X), t64(y), t64(w0), lr, count, method=method, history=history)
+            assert _named_index(raised.value, unit, count) == 2, (method, history)
+            assert f"lr={lr:g}" in str(raised.value)
+    if trainer == "gd":
+        with pytest.raises(DivergenceError) as raised:
+            gd_from_gram(t64(X.T @ X), t64(X.T @ y), t64(w0), lr, count)
+        assert _named_index(raised.value, "step", count) == 2
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", ["sgd", "gd"])
+def test_a_run_the_literal_steps_cannot_settle_is_refused_not_guessed(trainer):
+    # t = 1e-153: lr t^2 = 1e-6, so w_2 = 1 - (1 - 1e-6)^s still moves after the literal
+    # steps the fast path allows (fast.LITERAL_LIMIT sample updates: 1e5 steps of GD, 1e5 / 2
+    # epochs of SGD over two samples). Asked for more, it says why in a ValueError naming lr
+    # (no DivergenceError: the loop would converge). Asked for exactly that many, it answers:
+    # the derivation gives w_2 = 1 - (1 - 1e-6)^s.
+    X, y, w0 = _overflowing_but_at_rest(1e-153)
+    lr = 1e300
+    per_update = 2 if trainer == "sgd" else 1
+    allowed = fast.LITERAL_LIMIT // per_update
+    function, _ = TRAINERS[trainer]
+    with pytest.raises(ValueError, match=r"^lr \* .*overflows float64 at lr=1e\+300") as raised:
+        function(t64(X), t64(y), t64(w0), lr, allowed + 1, method="fast")
+    assert "method='loop'" in str(raised.value)
+    got = function(t64(X), t64(y), t64(w0), lr, allowed, method="fast")
+    # per sample, w_2 moves once per epoch (the first sample's residual is 0): same formula
+    expected = -math.expm1(allowed * math.log1p(-1e-6))
+    assert float(got[0]) == 0.0
+    assert float(got[1]) == pytest.approx(expected, rel=1e-6)
+
+
 # ---------------------------------------------------------------------- CORE-INPUTS
 X_OK, Y_OK, W_OK = torch.ones(3, 2), torch.ones(3), torch.zeros(2)
 
@@ -490,6 +570,8 @@ BAD_CALLS = [
         "X",
     ),
     (lambda: epoch_map(X_OK, torch.full((3,), math.inf), 0.1), ValueError, "y"),
+    (lambda: epoch_map(X_OK, torch.ones(4), 0.1), ValueError, "y"),
+    (lambda: epoch_map(X_OK, [1.0, 1.0, 1.0], 0.1), TypeError, "y"),
     (lambda: epoch_map(X_OK, Y_OK, -1.0), ValueError, "lr"),
     (lambda: gram(X_OK, Y_OK, method="magic"), ValueError, "method"),
     (lambda: gram(X_OK, torch.ones(2)), ValueError, "y"),

@@ -40,6 +40,7 @@ costs a microsecond there); the public currency is :class:`torch.Tensor`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -62,6 +63,10 @@ __all__ = [
 #: Weights larger than ``2**OVERFLOW_LOG2`` count as diverged (their squared residuals
 #: would overflow float64, whose largest value is about ``2**1024``).
 OVERFLOW_LOG2: Final = 500
+
+#: When $\eta G$ (or $\eta \lVert x_i \rVert^2$) overflows float64 there is no closed form; the
+#: steps (epochs) are then taken one by one, at most this many sample updates' worth.
+LITERAL_LIMIT: Final = 100_000
 
 #: How :func:`gram` may compute $X^\top X$ and $X^\top y$.
 GRAM_METHODS: Final = ("auto", "blas", "numba")
@@ -415,8 +420,10 @@ def _sgd_closed_form(
             loss=loss,
         )
 
-    if not np.isfinite(M).all():  # finite data, yet lr ||x_i||^2 overflows: epoch 1 fails
-        raise error(1, loss=history)  # (its loss overflows too, which the loop sees first)
+    if not np.isfinite(M).all():  # finite data, yet lr ||x_i||^2 overflows: no closed form
+        u, losses = _sgd_literal(Xn, y.numpy(), w.numpy(), lr, epochs, history, error)
+        out = _weights_out(np.append(u, 1.0), 0, k, like)
+        return (out, torch.from_numpy(losses)) if history else out
     u, exponent = _power_apply(M, epochs, start)
     crossing = None
     if not _log2_size(u[:k], exponent) < OVERFLOW_LOG2:
@@ -678,19 +685,94 @@ def gd_from_gram(
     return _gd_closed_form(G.numpy(), c.numpy(), w.numpy(), w0.shape, lr, steps, yy)
 
 
-def _gd_direct(
-    Gn: np.ndarray, cn: np.ndarray, w: np.ndarray, lr: float, steps: int
-) -> tuple[np.ndarray, int | None]:
-    """At most ``steps`` literal steps (for a T that overflows): weights, first crossing."""
+def _undecided(what: str, lr: float, count: int, unit: str) -> ValueError:
+    return ValueError(
+        f"{what} overflows float64 at lr={lr:g}, so the {unit}s have no closed form, and after "
+        f"{count} literal {unit}s the weights neither settle nor diverge; take fewer {unit}s, "
+        f"a smaller lr, or the readable loop (method='loop')"
+    )
+
+
+def _gd_literal(
+    Gn: np.ndarray,
+    cn: np.ndarray,
+    w: np.ndarray,
+    lr: float,
+    steps: int,
+    yy: float | None,
+    error: Callable[..., DivergenceError],
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Full-batch GD step by step, for when $\eta G$ overflows float64: weights, losses.
+
+    Along an eigenvector whose $\eta \lambda$ overflows, any nonzero error is multiplied by
+    about $\eta \lambda$ per step and passes $2^{500}$ within a step or two. A run that
+    does not is exactly at rest along those directions and moves along the others only, so
+    literal steps decide: a crossing (the error of the loop), a fixed point (the remaining
+    steps change nothing), or, past :data:`LITERAL_LIMIT` steps still moving, a
+    ``ValueError`` rather than a guess. ``losses`` (at the start of every step, as the loop
+    records them) is empty unless ``yy`` is given.
+    """
+    losses: list[float] = []
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(1, steps + 1):
+            if yy is not None:
+                loss = 0.5 * (w @ (Gn @ w) - 2.0 * (cn @ w) + yy)
+                if not np.isfinite(loss):
+                    raise error(step, loss=True)
+                losses.append(max(float(loss), 0.0))
             following = w - lr * (Gn @ w - cn)
             if not np.max(np.abs(following)) < 2.0**OVERFLOW_LOG2:
-                return following, step
-            if np.array_equal(following, w):  # a fixed point: nothing moves any more
-                return w, None
+                raise error(step)
+            if np.array_equal(following, w):  # at rest: every later step is this one
+                losses.extend(losses[-1:] * (steps - step))
+                break
+            if step == LITERAL_LIMIT and step < steps:
+                raise _undecided("lr * G", lr, step, "step")
             w = following
-    return w, None
+    return w, np.array(losses, dtype=np.float64)
+
+
+def _sgd_literal(
+    Xn: np.ndarray,
+    yn: np.ndarray,
+    w: np.ndarray,
+    lr: float,
+    epochs: int,
+    history: bool,
+    error: Callable[..., DivergenceError],
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Per-sample SGD epoch by epoch, for when some $\eta \lVert x_i \rVert^2$ overflows.
+
+    The same reasoning as :func:`_gd_literal`: a sample whose update overflows throws the
+    weights past $2^{500}$ unless its residual is exactly zero, so literal epochs end in a
+    crossing, at a fixed point, or (still moving after about :data:`LITERAL_LIMIT` sample
+    updates) in a ``ValueError``. Weights that become non-finite inside an epoch make the
+    rest of the epoch non-finite: the epoch is named at once.
+    """
+    n = Xn.shape[0]
+    limit = max(1, LITERAL_LIMIT // n)
+    losses: list[float] = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(1, epochs + 1):
+            before, total = w, 0.0
+            for i in range(n):
+                residual = float(Xn[i] @ w - yn[i])
+                total += 0.5 * residual * residual
+                w = w - (lr * residual) * Xn[i]
+                if i < n - 1 and not np.isfinite(w).all():  # the next residual is not finite
+                    raise error(epoch, loss=history)
+            if history:
+                if not math.isfinite(total):
+                    raise error(epoch, loss=True)
+                losses.append(total)
+            if not np.max(np.abs(w)) < 2.0**OVERFLOW_LOG2:
+                raise error(epoch)
+            if np.array_equal(w, before):  # at rest: every later epoch is this one
+                losses.extend(losses[-1:] * (epochs - epoch))
+                break
+            if epoch == limit and epoch < epochs:
+                raise _undecided("lr * |x_i|^2", lr, epoch, "epoch")
+    return w, np.array(losses, dtype=np.float64)
 
 
 def _gd_closed_form(
@@ -726,18 +808,14 @@ def _gd_closed_form(
         T[:k, :k] -= lr * Gn
         T[:k, k] = lr * cn
     start = np.append(w, 1.0)
-    if not np.isfinite(T).all():  # lr * G overflows: a few literal steps decide
-        u, crossing = _gd_direct(Gn, cn, w, lr, min(steps, 64))
-        if crossing is not None:
-            raise error(crossing)
-        if steps > 64 and not np.array_equal(u, _gd_direct(Gn, cn, u, lr, 1)[0]):
-            raise error(65)  # still moving with a step that overflows: it cannot last
-        u, exponent, crossing = np.append(u, 1.0), 0, None
-    else:
-        u, exponent = _power_apply(T, steps, start)
-        crossing = None
-        if not _log2_size(u[:k], exponent) < OVERFLOW_LOG2:
-            crossing = _first_crossing(T, start, k, steps)
+    if not np.isfinite(T).all():  # lr * G overflows: no closed form, literal steps decide
+        u, losses = _gd_literal(Gn, cn, w, lr, steps, yy, error)
+        out = _weights_out(np.append(u, 1.0), 0, k, like)
+        return out if yy is None else (out, torch.from_numpy(losses))
+    u, exponent = _power_apply(T, steps, start)
+    crossing = None
+    if not _log2_size(u[:k], exponent) < OVERFLOW_LOG2:
+        crossing = _first_crossing(T, start, k, steps)
     if yy is None:
         if crossing is not None:
             raise error(crossing)
