@@ -214,6 +214,52 @@ def test_four_ranks_through_the_command_line_equal_one_process(four_ranks, singl
     assert sorted(r for t in four_ranks["timings"] for r in t["shards"]) == list(range(7))
 
 
+@pytest.mark.claim("DIST-EQUAL")
+def test_the_command_line_as_one_rank_writes_the_oracles_numbers(
+    shards, single_process, tmp_path, monkeypatch, capsys
+):
+    # Without torchrun (no WORLD_SIZE, no RANK) the command line is one rank in this process:
+    # the oracle's weights, the loss 0.5 |X w - y|^2 recomputed by numpy, every option taken
+    # at its word, the result written whole (no temporary file left) and a failure reported
+    # as exit status 1 with a sentence naming the rank, and no result file.
+    from reference.training import distributed
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    lr, expected = single_process
+    X, y = (t.numpy() for t in _all_rows(shards))
+    out = tmp_path / "result.json"
+    args = ["--shards", str(shards), "--steps", str(STEPS), "--out", str(out)]
+    assert distributed.main(args) == 0
+    report = json.loads(out.read_text())
+    assert set(report) == {"weights", "loss", "n", "lr", "steps", "mode", "world_size", "timings"}
+    assert (report["world_size"], report["n"], report["steps"]) == (1, ROWS, STEPS)
+    assert report["mode"] == "one-shot"
+    np.testing.assert_allclose(report["lr"], lr, rtol=1e-12)
+    np.testing.assert_allclose(report["weights"], expected.numpy(), rtol=1e-12, atol=0)
+    w = np.asarray(report["weights"])
+    np.testing.assert_allclose(report["loss"], 0.5 * np.sum((X @ w - y) ** 2), rtol=1e-9)
+    (timing,) = report["timings"]
+    assert (timing["rank"], timing["rows"], timing["shards"]) == (0, ROWS, list(range(7)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+
+    out = tmp_path / "per-step.json"
+    options = ["--lr", "1e-4", "--mode", "per-step", "--chunk-rows", "100", "--verify"]
+    args = ["--shards", str(shards), "--steps", "50", *options, "--timeout", "5", "--out", str(out)]
+    assert distributed.main(args) == 0
+    report = json.loads(out.read_text())
+    assert (report["mode"], report["lr"], report["steps"]) == ("per-step", 1e-4, 50)
+    w0 = torch.zeros(FEATURES, dtype=torch.float64)
+    oracle = gd_full_batch(torch.from_numpy(X), torch.from_numpy(y), w0, 1e-4, 50)
+    np.testing.assert_allclose(report["weights"], oracle.numpy(), rtol=1e-10, atol=0)
+
+    missing = tmp_path / "missing.json"
+    args = ["--shards", str(tmp_path / "nowhere"), "--steps", "1", "--out", str(missing)]
+    assert distributed.main(args) == 1
+    assert "gradspec distributed: rank 0 failed: " in capsys.readouterr().err
+    assert not missing.exists()
+
+
 # ----------------------------------------------------------------------------- DIST-PER-STEP
 
 
