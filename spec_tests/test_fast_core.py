@@ -527,6 +527,33 @@ def test_an_overflowing_lr_with_a_residual_diverges_at_the_step_the_loop_does(tr
 
 
 @pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize(
+    ("X", "expected", "what"),
+    [
+        # epoch 1: sample 0 gives w = lr x y = 1e100, sample 1 (x = 1) then w = 1e100 - lr 1e100
+        # = -inf: the weights leave at the epoch's end, its recorded loss (0.5 1e200) is finite
+        ([[1e5], [1.0]], 1, "the weights diverge"),
+        # epoch 1: w = 1e100, then w = 1e100 - lr (2e-150 1e100) 2e-150 = -3e100 (finite);
+        # epoch 2: sample 0 sends w to inf, so sample 1's residual, and the loss, are not finite
+        ([[1e5], [2e-150]], 2, "the recorded loss overflows"),
+    ],
+)
+def test_an_overflow_inside_an_epoch_is_named_as_the_loop_names_it(X, expected, what):
+    y, w0, lr, count = np.array([1e-205, 0.0]), np.zeros(1), 1e300, 20
+    assert first_past_2_500(np.array(X), y, w0, lr, count, per_sample=True) == expected
+    for history in (False, True):
+        messages = set()
+        for method in METHODS:
+            with pytest.raises(DivergenceError) as raised:
+                sgd_per_sample(t64(X), t64(y), t64(w0), lr, count, method=method, history=history)
+            assert _named_index(raised.value, "epoch", count) == expected
+            messages.add(str(raised.value))
+        assert len(messages) == 1, messages
+        message = messages.pop()
+        assert message.startswith(what if history else "the weights diverge"), message
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
 @pytest.mark.parametrize("trainer", ["sgd", "gd"])
 def test_a_run_the_literal_steps_cannot_settle_is_refused_not_guessed(trainer):
     # t = 1e-153: lr t^2 = 1e-6, so w_2 = 1 - (1 - 1e-6)^s still moves after the literal

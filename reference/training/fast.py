@@ -693,6 +693,44 @@ def _undecided(what: str, lr: float, count: int, unit: str) -> ValueError:
     )
 
 
+def _literal(
+    one: Callable[[np.ndarray], tuple[np.ndarray, float]],
+    w: np.ndarray,
+    count: int,
+    limit: int,
+    history: bool,
+    error: Callable[..., DivergenceError],
+    undecided: Callable[[int], ValueError],
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Steps (epochs) one by one, for when $\eta G$ (some $\eta \lVert x_i \rVert^2$) overflows.
+
+    Along an eigenvector whose $\eta \lambda$ overflows, any nonzero error is multiplied by
+    about $\eta \lambda$ per step and passes $2^{500}$ within a step or two; a run that does
+    not is exactly at rest along those directions and moves along the others only. So the
+    literal steps decide: a crossing (the loop's error, or with ``history`` a recorded loss
+    that overflows first), a fixed point (every later step is this one), or, still moving
+    after ``limit`` steps, ``undecided`` (a ``ValueError``) rather than a guess. ``one(w)``
+    is one step (epoch): the weights after it and the loss recorded during it.
+    """
+    losses: list[float] = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for index in range(1, count + 1):
+            following, loss = one(w)
+            if history:
+                if not math.isfinite(loss):
+                    raise error(index, loss=True)
+                losses.append(max(loss, 0.0))
+            if not np.max(np.abs(following)) < 2.0**OVERFLOW_LOG2:
+                raise error(index)
+            if np.array_equal(following, w):  # at rest
+                losses.extend(losses[-1:] * (count - index))
+                break
+            if index == limit and index < count:
+                raise undecided(index)
+            w = following
+    return w, np.array(losses, dtype=np.float64)
+
+
 def _gd_literal(
     Gn: np.ndarray,
     cn: np.ndarray,
@@ -702,34 +740,16 @@ def _gd_literal(
     yy: float | None,
     error: Callable[..., DivergenceError],
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Full-batch GD step by step, for when $\eta G$ overflows float64: weights, losses.
+    """Full-batch GD step by step (see :func:`_literal`): weights, losses (with ``yy``)."""
 
-    Along an eigenvector whose $\eta \lambda$ overflows, any nonzero error is multiplied by
-    about $\eta \lambda$ per step and passes $2^{500}$ within a step or two. A run that
-    does not is exactly at rest along those directions and moves along the others only, so
-    literal steps decide: a crossing (the error of the loop), a fixed point (the remaining
-    steps change nothing), or, past :data:`LITERAL_LIMIT` steps still moving, a
-    ``ValueError`` rather than a guess. ``losses`` (at the start of every step, as the loop
-    records them) is empty unless ``yy`` is given.
-    """
-    losses: list[float] = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step in range(1, steps + 1):
-            if yy is not None:
-                loss = 0.5 * (w @ (Gn @ w) - 2.0 * (cn @ w) + yy)
-                if not np.isfinite(loss):
-                    raise error(step, loss=True)
-                losses.append(max(float(loss), 0.0))
-            following = w - lr * (Gn @ w - cn)
-            if not np.max(np.abs(following)) < 2.0**OVERFLOW_LOG2:
-                raise error(step)
-            if np.array_equal(following, w):  # at rest: every later step is this one
-                losses.extend(losses[-1:] * (steps - step))
-                break
-            if step == LITERAL_LIMIT and step < steps:
-                raise _undecided("lr * G", lr, step, "step")
-            w = following
-    return w, np.array(losses, dtype=np.float64)
+    def step(w: np.ndarray) -> tuple[np.ndarray, float]:
+        loss = 0.0 if yy is None else float(0.5 * (w @ (Gn @ w) - 2.0 * (cn @ w) + yy))
+        return w - lr * (Gn @ w - cn), loss
+
+    def undecided(count: int) -> ValueError:
+        return _undecided("lr * G", lr, count, "step")
+
+    return _literal(step, w, steps, LITERAL_LIMIT, yy is not None, error, undecided)
 
 
 def _sgd_literal(
@@ -741,38 +761,24 @@ def _sgd_literal(
     history: bool,
     error: Callable[..., DivergenceError],
 ) -> tuple[np.ndarray, np.ndarray]:
-    r"""Per-sample SGD epoch by epoch, for when some $\eta \lVert x_i \rVert^2$ overflows.
-
-    The same reasoning as :func:`_gd_literal`: a sample whose update overflows throws the
-    weights past $2^{500}$ unless its residual is exactly zero, so literal epochs end in a
-    crossing, at a fixed point, or (still moving after about :data:`LITERAL_LIMIT` sample
-    updates) in a ``ValueError``. Weights that become non-finite inside an epoch make the
-    rest of the epoch non-finite: the epoch is named at once.
-    """
+    """Per-sample SGD epoch by epoch (see :func:`_literal`), about :data:`LITERAL_LIMIT`
+    sample updates at most: weights, losses (with ``history``)."""
     n = Xn.shape[0]
-    limit = max(1, LITERAL_LIMIT // n)
-    losses: list[float] = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(1, epochs + 1):
-            before, total = w, 0.0
-            for i in range(n):
-                residual = float(Xn[i] @ w - yn[i])
-                total += 0.5 * residual * residual
-                w = w - (lr * residual) * Xn[i]
-                if i < n - 1 and not np.isfinite(w).all():  # the next residual is not finite
-                    raise error(epoch, loss=history)
-            if history:
-                if not math.isfinite(total):
-                    raise error(epoch, loss=True)
-                losses.append(total)
-            if not np.max(np.abs(w)) < 2.0**OVERFLOW_LOG2:
-                raise error(epoch)
-            if np.array_equal(w, before):  # at rest: every later epoch is this one
-                losses.extend(losses[-1:] * (epochs - epoch))
-                break
-            if epoch == limit and epoch < epochs:
-                raise _undecided("lr * |x_i|^2", lr, epoch, "epoch")
-    return w, np.array(losses, dtype=np.float64)
+
+    def epoch(w: np.ndarray) -> tuple[np.ndarray, float]:
+        total = 0.0
+        for i in range(n):
+            residual = float(Xn[i] @ w - yn[i])
+            total += 0.5 * residual * residual
+            w = w - (lr * residual) * Xn[i]
+            if i < n - 1 and not np.isfinite(w).all():  # the rest of the epoch is not finite
+                return w, math.nan
+        return w, total
+
+    def undecided(count: int) -> ValueError:
+        return _undecided("lr * |x_i|^2", lr, count, "epoch")
+
+    return _literal(epoch, w, epochs, max(1, LITERAL_LIMIT // n), history, error, undecided)
 
 
 def _gd_closed_form(
