@@ -252,9 +252,36 @@ def test_train_logistic_rejects_bad_arguments_and_reports_divergence():
     with pytest.raises(TypeError, match="x must be a floating-point tensor"):
         train_logistic(x.long(), y)
     # A learning rate of 1e38 overflows float32 within a few steps: the scores become inf - inf.
+    # Which step depends on the CPU's float32 reduction order (6 on an AVX2 machine, 26 on an
+    # AVX-512 one), so the iteration named is the one the material's program, restated below,
+    # first sees a non-finite output at on this machine.
+    first = first_non_finite_output(lr=1e38, max_iters=50)
+    assert first is not None
     x, y = two_blobs()
-    with pytest.raises(DivergenceError, match="diverged at iteration 6"):
+    with pytest.raises(DivergenceError, match=rf"diverged at iteration {first} \(lr=1e\+38"):
         train_logistic(x, y, lr=1e38, max_iters=50)
+
+
+def first_non_finite_output(lr: float, max_iters: int) -> int | None:
+    """The material's program with ``optimizer.zero_grad()`` at learning rate ``lr``: the first
+    iteration whose predictions are not all finite (None if every one is)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(10)
+        centre = torch.ones(100, 2)
+        x = torch.cat((torch.normal(1.7 * centre, 1), torch.normal(-1.7 * centre, 1))) + 1.0
+        y = torch.cat((torch.zeros(100), torch.ones(100)))
+        net = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
+    criterion = nn.BCELoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    for iteration in range(max_iters):
+        prediction = net(x)
+        if not torch.isfinite(prediction).all():
+            return iteration
+        loss = criterion(prediction.squeeze(), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return None
 
 
 # ------------------------------------------------------------------------ LOG-TRAIN.source-loop
