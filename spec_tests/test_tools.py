@@ -230,3 +230,23 @@ def test_the_page_shows_score_survivors_with_file_line_and_equivalent_reasons(pa
 def test_without_a_snapshot_the_page_says_how_to_make_one(page, tmp_path):
     assert page.load(tmp_path / "none.json") is None
     assert "make mutation" in page.render(None)
+
+
+def test_a_run_of_some_modules_reports_no_other_modules_entries_as_stale(mutation):
+    equivalents = [
+        mutation.Equivalent("reference.other.clip", ("a",), ("b",), "elsewhere"),
+        mutation.Equivalent("reference.toy.Layer.forward", ("a",), ("b",), "here, a method"),
+        mutation.Equivalent("reference.toy.clip", ("a",), ("b",), "here, a function"),
+    ]
+    report = mutation.build_report(
+        [mutant("x_clip__mutmut_3", "killed")],
+        equivalents,
+        diff=lambda name, path: DIFF_CLIP,
+        sources={"reference/toy.py": SOURCE},
+    )
+    assert [entry["function"] for entry in report["stale_equivalents"]] == [
+        "reference.toy.Layer.forward",
+        "reference.toy.clip",
+    ]
+    assert mutation.owner_of("reference.training.fast._epoch_losses") == "reference.training.fast"
+    assert mutation.owner_of("reference.fc.Layer.forward") == "reference.fc"

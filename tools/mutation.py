@@ -101,6 +101,12 @@ def function_of(mutant: str) -> str:
     return f"{module}.{name.removeprefix('x_')}"
 
 
+def owner_of(function: str) -> str:
+    """The module of ``module.name`` or ``module.Class.name`` (classes are capitalised)."""
+    parts = function.split(".")
+    return ".".join(parts[:-2] if len(parts) > 2 and parts[-2][:1].isupper() else parts[:-1])
+
+
 def changed_lines(diff: str) -> tuple[list[str], list[str]]:
     """The removed and added lines of a unified diff, stripped of blanks at both ends."""
     removed, added = [], []
@@ -363,10 +369,13 @@ def build_report(
         else:
             survivors.append(entry)
     summary, modules = summarize(mutants)
+    # An entry can only be stale if its module was in the run (a run of some modules says
+    # nothing of the others' entries).
+    ran = {module_of(m["module"]) for m in mutants}
     stale = [
         {"function": eq.function, "removed": list(eq.removed), "added": list(eq.added)}
         for eq, hit in zip(equivalents, used, strict=True)
-        if not hit
+        if not hit and owner_of(eq.function) in ran
     ]
     key = {"survived": 0, "no tests": 1, "suspicious": 2}
     return {
