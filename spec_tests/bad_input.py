@@ -8,7 +8,9 @@ the bad values of its kind and checks the contract of gradspec's public boundary
 
 * a **refused** value (wrong type, ``nan``/``inf`` in a tensor, a bool for a number, a seed out
   of ``[0, 2**63)``, a complex or meta tensor, ...) raises :class:`ValueError` or
-  :class:`TypeError` whose message names the argument, and nothing else;
+  :class:`TypeError` whose message names the argument, and nothing else; a
+  :class:`TypeError` also says what it was given (``got str``, ``got None``), unless the
+  value is an array refused for its dtype, device or layout;
 * an **extreme** value (finite but huge or tiny numbers, an integer tensor where floats are
   expected, an empty or higher-dimensional tensor, a tensor that requires grad) either gives a
   finite result or raises such a clear error (or :class:`~reference.errors.DivergenceError`,

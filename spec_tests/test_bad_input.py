@@ -160,6 +160,25 @@ def _names(message: str, name: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", message) is not None
 
 
+def _says_what_was_given(message: str, kwargs: dict[str, Any], attacked: dict[str, Bad]) -> bool:
+    """A TypeError says what it was given: the type (``got str``), the value itself (``got
+    None``, ``got 'float32'``) or, for a container, the type of the offending item. An
+    attacked array may instead be refused for its dtype, device or layout, which the
+    message then names."""
+    values = [kwargs[name] for name in attacked if name in kwargs]
+    if any(isinstance(v, torch.Tensor | np.ndarray) for v in values):
+        return True
+    types, reprs = set(), set()
+    for v in values:
+        types.add(type(v).__name__)
+        reprs.add(repr(v))
+        if isinstance(v, dict):
+            types |= {type(item).__name__ for item in [*v, *v.values()]}
+        elif isinstance(v, list | tuple):
+            types |= {type(item).__name__ for item in v}
+    return any(_names(message, t) for t in types) or any(r in message for r in reprs)
+
+
 def _call(qualname: str, entry: Entry, kwargs: dict[str, Any]) -> Any:
     target = entry.call or CALLABLES[qualname]
     return target(**kwargs)
@@ -183,6 +202,8 @@ def _check_attack(
             raise
         if not any(_names(message, name) for name in attacked):
             problems.append(f"{what}: {type(error).__name__} does not name the argument: {message}")
+        elif isinstance(error, TypeError) and not _says_what_was_given(message, kwargs, attacked):
+            problems.append(f"{what}: TypeError does not say what was given: {message}")
     except DivergenceError as error:
         if not entry.trains:
             problems.append(f"{what}: DivergenceError from a function that does not train: {error}")

@@ -469,7 +469,9 @@ def _vector(name: str, value: Sequence[float] | Tensor, dtype: torch.dtype) -> T
     elif isinstance(value, Sequence) and not isinstance(value, str):
         t = torch.tensor([_validate.real_number(v, name) for v in value], dtype=dtype)
     else:
-        raise TypeError(f"{name} must be a sequence of numbers or a tensor")
+        raise TypeError(
+            f"{name} must be a sequence of numbers or a tensor, got {type(value).__name__}"
+        )
     if t.dim() != 1 or t.numel() == 0:
         raise ValueError(f"{name} must be a non-empty 1-D vector, got shape {tuple(t.shape)}")
     return _validate.no_overflow(t, f"{name} in {dtype}", f"{name} is")
