@@ -115,6 +115,15 @@ class Arg:
     passes_through: bool = False
 
 
+def minimum_of(arg: Arg) -> int:
+    """The smallest valid value of a ``count``: the first of 0, 1, 2, ... not listed as bad
+    (``bad=(0,)`` makes a count that starts at 1)."""
+    smallest = 0
+    while smallest in arg.bad:
+        smallest += 1
+    return smallest
+
+
 def _const(value: Any) -> Callable[[Any], Any]:
     return lambda _valid: value
 
@@ -472,7 +481,7 @@ entry(
         "y": T,
         "lr": LR,
         "momentum": Arg("real", bad=(-0.1, 1.5)),
-        "max_iters": COUNT,
+        "max_iters": Arg("count", bad=(0,)),
         "target_accuracy": Arg("real", bad=(-0.1, 1.5)),
         "zero_grad": FLAG,
         "check_every": Arg("count", bad=(0,)),
@@ -666,8 +675,8 @@ entry(
 )
 entry(
     "reference.training.linear_regression.ten_x_data",
-    valid=lambda rng: {"n": int(rng.integers(1, 30))},
-    args={"n": Arg("count", bad=(0,)), "seed": SEED},
+    valid=lambda rng: {"n": int(rng.integers(2, 30))},
+    args={"n": Arg("count", bad=(0, 1)), "seed": SEED},
 )
 entry(
     "reference.training.linear_regression.fit_ten_x",

@@ -38,6 +38,7 @@ from bad_input import (
     Entry,
     attacks,
     exempt,
+    minimum_of,
     public_callables,
     signature_names,
     signature_target,
@@ -268,6 +269,35 @@ def test_every_bad_value_is_refused_or_handled(qualname):
         kwargs[name] = bad.make(kwargs.get(name, _default_for(qualname, name)))
         problems += _check_attack(qualname, entry, kwargs, {name: bad})
     assert not problems, f"{qualname}:\n" + "\n".join(problems)
+
+
+COUNTS = [
+    (qualname, name)
+    for qualname in ENTRIES
+    for name, arg in CATALOG[qualname].args.items()
+    if arg.kind == "count"
+]
+
+
+@pytest.mark.parametrize(("qualname", "name"), COUNTS)
+def test_a_count_is_refused_just_below_its_minimum_and_accepted_at_it(qualname, name):
+    """The catalog states each count's smallest valid value; one below it is refused with a
+    message that gives the bound, and the bound itself passes the range check."""
+    entry = CATALOG[qualname]
+    smallest = minimum_of(entry.args[name])
+    kwargs = entry.valid(np.random.default_rng(2))
+    kwargs[name] = smallest - 1
+    bound = rf"must be >= {smallest}(?!\d)" + ("|must be a non-negative" if smallest == 0 else "")
+    with pytest.raises(ValueError, match=rf"(?<![\w.]){name} ({bound})"):
+        _call(qualname, entry, kwargs)
+    kwargs = entry.valid(np.random.default_rng(2))
+    kwargs[name] = smallest
+    refusal = None
+    try:
+        _call(qualname, entry, kwargs)
+    except (ValueError, TypeError) as error:
+        refusal = str(error)
+    assert refusal is None or f"{name} must be" not in refusal, f"{name}={smallest}: {refusal}"
 
 
 def _default_for(qualname: str, name: str) -> Any:
