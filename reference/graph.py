@@ -152,7 +152,7 @@ def trace_graph(root: torch.Tensor, names: Mapping[str, torch.Tensor] | None = N
     edges: list[tuple[str, str]] = []
     seen_edges: set[tuple[str, str]] = set()
     inputs_of: dict[str, list[str]] = {"n0": []}
-    consumers: dict[str, int] = {"n0": 0}
+    consumers: dict[str, int] = {}  # edges out of a node; the root has none (and no entry)
     queue: deque[Any] = deque([root.grad_fn])
     while queue:
         fn = queue.popleft()

@@ -172,15 +172,20 @@ def test_trace_graph_edge_cases_and_validation():
     w = torch.tensor(1.0, requires_grad=True)
     assert trace_graph(w, names={"w": w}) == Graph((GraphNode("n0", "w", True, 0, "w"),), ())
     assert trace_graph(w).nodes[0].name is None
+    assert trace_graph(w) == Graph((GraphNode("n0", "leaf", True, 0, None),), ())
     assert trace_graph(w * w).labels == ["MulBackward0", "leaf"]  # one leaf, used twice
     assert trace_graph(w * w).edges == (("n1", "n0"),)
+    assert [n.is_leaf for n in trace_graph(w * w).nodes] == [False, True]
+    # a bool tensor is a tensor, it just never requires grad, so it has no graph
+    with pytest.raises(ValueError, match="root does not require grad"):
+        trace_graph(torch.tensor([True, False]))
     with pytest.raises(ValueError, match="root does not require grad"):
         trace_graph(torch.ones(2))
     with pytest.raises(TypeError, match=r"root must be a torch\.Tensor"):
         trace_graph([1.0])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"names\['w'\] must be a torch\.Tensor"):
         trace_graph(w * 2, names={"w": 1.0})  # type: ignore[dict-item]
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="n9"):
         trace_graph(w * 2).node("n9")
 
 

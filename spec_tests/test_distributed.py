@@ -359,6 +359,40 @@ def test_a_nan_shard_is_refused_in_one_process(tmp_path):
         train_sharded(directory, steps=3)
 
 
+@pytest.mark.claim("DIST-BAD-DATA")
+@pytest.mark.parametrize(
+    ("array", "bad_rows", "named"),
+    [
+        ("X", [4, 5], "shard-00002.X.npy has non-finite entries (first at row 4)"),
+        ("y", [7, 8], "shard-00002.y.npy has non-finite entries (first at row 7)"),
+        (
+            "X-huge",
+            [4],
+            "shard-00002.X.npy: its sums overflow float64 (entries too large) near row 3",
+        ),
+    ],
+)
+def test_the_refusal_names_the_file_and_its_first_bad_row(tmp_path, array, bad_rows, named):
+    # Rows are counted within the named file; chunks of 3 rows put the first bad row in the
+    # middle of the second chunk, so the row is the chunk's start plus the offset inside it.
+    directory = tmp_path / "data"
+    make_synthetic_shards(directory, rows=30, features=3, seed=2, rows_per_shard=10)
+    x_file, y_file = read_manifest(directory).files(2)
+    data = np.load(y_file if array == "y" else x_file, mmap_mode="r+")
+    for row in bad_rows:
+        if array == "X-huge":
+            data[row, :] = 1e200  # finite, but its squares overflow the sums
+        elif array == "X":
+            data[row, 1] = np.nan
+        else:
+            data[row] = np.inf
+    data.flush()
+    del data
+    with pytest.raises(ShardError) as refused:
+        train_sharded(directory, steps=3, chunk_rows=3)
+    assert named in str(refused.value)
+
+
 # ----------------------------------------------------------------------------- DIST-MEMORY
 
 

@@ -151,6 +151,26 @@ def test_accuracy_rejects_mismatched_inputs():
         accuracy(torch.tensor([0.2, 0.9]), torch.tensor([0.0, 2.0]))
 
 
+@pytest.mark.claim("LOG-MODEL.classify")
+def test_accuracy_takes_bool_labels_one_sample_and_both_ends_of_the_threshold_range():
+    p = t64([0.0, 0.3, 0.5, 0.9, 1.0])
+    y = t64([0.0, 1.0, 1.0, 0.0, 1.0])
+    # numpy oracle: the fraction of samples where (p >= threshold) equals the label
+    for threshold in (0.0, 0.3, 1.0):
+        expected = float(np.mean((p.numpy() >= threshold) == (y.numpy() == 1)))
+        assert accuracy(p, y, threshold=threshold) == expected
+        assert accuracy(p, y.bool(), threshold=threshold) == expected  # bool labels too
+    assert accuracy(p, y, threshold=0.0) == 3 / 5  # every sample is predicted class 1
+    assert accuracy(p, y, threshold=1.0) == 3 / 5  # only p = 1.0 is class 1
+    assert accuracy(t64([0.7]), t64([1.0])) == 1.0  # one sample is a sample
+    assert accuracy(t64([[0.7], [0.2]]), t64([1.0, 1.0])) == 0.5  # p [N, 1] with y [N]
+    with pytest.raises(ValueError, match="p must hold at least one sample"):
+        accuracy(t64([]), t64([]))
+    for threshold in (-0.01, 1.01):
+        with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\]"):
+            accuracy(p, y, threshold=threshold)
+
+
 # ------------------------------------------------------------------------ LOG-MODEL.params
 
 

@@ -70,12 +70,6 @@ def available() -> bool:
     return numba_module() is not None
 
 
-def sum_names(k: int) -> list[str]:
-    """What each returned sum is: ``G[i,j]`` (i <= j), then ``c[i]``, then ``yy``."""
-    pairs = [f"G[{i},{j}]" for i in range(k) for j in range(i, k)]
-    return [*pairs, *(f"c[{i}]" for i in range(k)), "yy"]
-
-
 def kernel_source(k: int, parallel: bool) -> str:
     """Python source of the kernel for ``k`` columns (one accumulator per sum)."""
     terms = [f"x{i} * x{j}" for i in range(k) for j in range(i, k)]
