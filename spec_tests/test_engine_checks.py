@@ -441,6 +441,23 @@ def test_bce_with_logits_gives_gradients_only_to_what_requires_them(grad) -> Non
             np.testing.assert_allclose(_as_numpy(mine), theirs.numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("grad", [(True, False), (False, True)], ids=["logits", "target"])
+def test_bce_with_logits_node_returns_none_for_the_argument_without_grad(grad) -> None:
+    # Called on the output's gradient, the node gives a gradient for each argument that
+    # requires grad and None for the other, as torch's node does when called.
+    results = []
+    for make, dtype, bce in ((E.tensor, E.float64, E), (torch.tensor, torch.float64, F)):
+        z = make([0.3, -2.0], dtype=dtype, requires_grad=grad[0])
+        y = make([1.0, 0.25], dtype=dtype, requires_grad=grad[1])
+        node = bce.binary_cross_entropy_with_logits(z, y).grad_fn
+        one = make(1.0, dtype=dtype)
+        results.append(node.apply(one) if bce is E else node(one))
+    for mine, theirs in zip(*results, strict=True):
+        assert (mine is None) == (theirs is None)
+        if theirs is not None:
+            np.testing.assert_allclose(_as_numpy(mine), theirs.detach().numpy(), rtol=1e-12)
+
+
 def test_bce_with_logits_second_derivatives_match_torch() -> None:
     # d^2 l / dz^2 = sigma'(z) / n on the diagonal, d^2 l / dz dy = -1 / n.
     z_values, y_values = [-2.0, 0.3, 5.0], [0.25, 1.0, 0.0]
