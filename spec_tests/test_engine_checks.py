@@ -165,8 +165,11 @@ def test_gradcheck_passes_exactly_when_the_error_is_within_atol_plus_rtol_n(
 ) -> None:
     # f(t) = 2 t at 0.5 with eps = 2^-10: the finite differences are exactly 2, and
     # the hook makes the backward give exactly 2 + error (every number here is a power of 2).
-    x = _shifted_by(error)
-    check = lambda: E.gradcheck(lambda t: t * 2.0, [x], eps=EXACT_EPS, atol=atol, rtol=rtol)  # noqa: E731
+    def check() -> bool:
+        return E.gradcheck(
+            lambda t: t * 2.0, [_shifted_by(error)], eps=EXACT_EPS, atol=atol, rtol=rtol
+        )
+
     if passes:
         assert check() is True
     else:
@@ -458,29 +461,27 @@ def test_bce_with_logits_node_returns_none_for_the_argument_without_grad(grad) -
             np.testing.assert_allclose(_as_numpy(mine), theirs.detach().numpy(), rtol=1e-12)
 
 
-def test_bce_with_logits_second_derivatives_match_torch() -> None:
-    # d^2 l / dz^2 = sigma'(z) / n on the diagonal, d^2 l / dz dy = -1 / n.
-    z_values, y_values = [-2.0, 0.3, 5.0], [0.25, 1.0, 0.0]
-    hessians = []
-    for m, make, bce in (
-        (E, lambda v: E.tensor(v, dtype=E.float64, requires_grad=True), E),
-        (torch, lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True), F),
+def test_bce_with_logits_second_derivatives_match_torch_and_the_derivation() -> None:
+    # l = mean(max(z, 0) - z y + log(1 + e^-|z|)): dl/dz = (sigma(z) - y) / n, dl/dy = -z / n,
+    # so along the direction w in both arguments the Hessian gives (sigma'(z) - 1) w / n for z
+    # and -w / n for y. Each library differentiates the graph of its own backward pass.
+    z_values, y_values, w = [-2.0, 0.3, 5.0], [0.25, 1.0, 0.0], [1.0, -2.0, 0.5]
+    products = []
+    for make, dtype, grad, bce in (
+        (E.tensor, E.float64, E.grad, E),
+        (torch.tensor, torch.float64, torch.autograd.grad, F),
     ):
-        z, y = make(z_values), make(y_values)
-        loss = bce.binary_cross_entropy_with_logits(z, y)
-        gz, gy = (
-            m.autograd.grad(loss, [z, y], create_graph=True)
-            if m is torch
-            else E.grad(loss, [z, y], create_graph=True)
-        )
-        weight = [1.0, -2.0, 0.5]
-        directional = (gz * make(weight).detach()).sum() + (gy * make(weight).detach()).sum()
-        grads = (
-            torch.autograd.grad(directional, [z, y]) if m is torch else E.grad(directional, [z, y])
-        )
-        hessians.append([_as_numpy(g) for g in grads])
-    for mine, theirs in zip(*hessians, strict=True):
-        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-15)
+        z = make(z_values, dtype=dtype, requires_grad=True)
+        y = make(y_values, dtype=dtype, requires_grad=True)
+        gz, gy = grad(bce.binary_cross_entropy_with_logits(z, y), [z, y], create_graph=True)
+        direction = make(w, dtype=dtype)
+        products.append(grad((gz * direction).sum() + (gy * direction).sum(), [z, y]))
+    for mine, theirs in zip(*products, strict=True):
+        np.testing.assert_allclose(_as_numpy(mine), theirs.numpy(), rtol=1e-12, atol=1e-15)
+    sigma = 1 / (1 + np.exp(-np.array(z_values)))
+    derived = ((sigma * (1 - sigma) - 1) * w / 3, -np.array(w) / 3)
+    for mine, expected in zip(products[0], derived, strict=True):
+        np.testing.assert_allclose(_as_numpy(mine), expected, rtol=1e-12)
 
 
 def test_bce_with_logits_promotes_mixed_float_dtypes() -> None:
