@@ -260,6 +260,55 @@ def test_the_command_line_as_one_rank_writes_the_oracles_numbers(
     assert not missing.exists()
 
 
+@pytest.mark.claim("DIST-EQUAL")
+def test_the_command_line_refuses_bad_options_before_reading_anything(
+    shards, tmp_path, monkeypatch, capsys
+):
+    # argparse's own sentences ("the following arguments are required", "invalid choice")
+    # are Python's wording: only the option names and the refused value are matched.
+    from reference.training import distributed
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    monkeypatch.delenv("RANK", raising=False)
+    out = tmp_path / "result.json"
+    base = ["--shards", str(shards), "--steps", "2", "--out", str(out)]
+    with pytest.raises(SystemExit) as exited:
+        distributed.main([])
+    assert exited.value.code == 2
+    assert "--shards, --steps, --out" in capsys.readouterr().err
+    for option in ("--shards", "--steps", "--out"):  # each of the three is required
+        at = base.index(option)
+        with pytest.raises(SystemExit):
+            distributed.main(base[:at] + base[at + 2 :])
+        assert option in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        distributed.main([*base, "--mode", "sideways"])
+    err = capsys.readouterr().err
+    assert "--mode" in err
+    assert "sideways" in err
+    for timeout in ("0", "-1", "nan", "inf"):
+        with pytest.raises(SystemExit):
+            distributed.main([*base, "--timeout", timeout])
+        err = capsys.readouterr().err
+        assert f"--timeout must be a finite number of seconds > 0, got {float(timeout)}" in err
+    assert not out.exists()
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_only_rank_0_writes_the_result(shards, tmp_path, monkeypatch):
+    from reference.training import distributed
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    out = tmp_path / "result.json"
+    args = ["--shards", str(shards), "--steps", "2", "--out", str(out)]
+    monkeypatch.setenv("RANK", "1")
+    assert distributed.main(args) == 0
+    assert not out.exists()
+    monkeypatch.setenv("RANK", "0")
+    assert distributed.main(args) == 0
+    assert json.loads(out.read_bytes().decode("ascii"))["steps"] == 2  # plain ASCII JSON
+
+
 # ----------------------------------------------------------------------------- DIST-PER-STEP
 
 

@@ -400,36 +400,80 @@ def train_sharded(
 
 def _write_atomically(path: Path, payload: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    tmp.write_bytes(json.dumps(payload).encode("ascii"))  # json.dumps escapes non-ASCII
     os.replace(tmp, path)
 
 
+# Help texts are documentation, not behaviour: mutation testing leaves those lines alone
+# (`# pragma: no mutate`); each option's behaviour is specified in test_distributed.py.
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m reference.training.distributed",
-        description="Data-parallel full-batch GD on a shard directory (launch with torchrun).",
+        prog="python -m reference.training.distributed",  # pragma: no mutate
+        description="Data-parallel full-batch GD (launch with torchrun).",  # pragma: no mutate
     )
-    parser.add_argument("--shards", required=True, help="the shard directory")
-    parser.add_argument("--steps", type=int, required=True, help="number of steps")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate (1/lambda_max)")
-    parser.add_argument("--out", required=True, help="result JSON, written by rank 0")
-    parser.add_argument("--mode", choices=MODES, default="one-shot")
-    parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS)
-    parser.add_argument("--verify", action="store_true", help="check CRC-32s first")
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="collective timeout, seconds"
+        "--shards",
+        required=True,
+        help="the shard directory (gradspec shards make)",  # pragma: no mutate
+    )
+    parser.add_argument(
+        "--steps",
+        type=int,
+        required=True,
+        help="number of full-batch steps",  # pragma: no mutate
+    )
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate (default: 1 / lambda_max of the reduced X^T X)",  # pragma: no mutate
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="result JSON, written atomically by rank 0",  # pragma: no mutate
+    )
+    parser.add_argument(
+        "--mode",
+        choices=MODES,
+        default="one-shot",
+        help="one all-reduce of (G, c), or one per step",  # pragma: no mutate
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=CHUNK_ROWS,
+        help="rows read per chunk",  # pragma: no mutate
+    )
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the shards' CRC-32s first",  # pragma: no mutate
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help="collective timeout in seconds (> 0)",  # pragma: no mutate
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m reference.training.distributed`` (one process per rank)."""
-    args = _parser().parse_args(argv)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not 0 < args.timeout < math.inf:  # also refuses nan
+        parser.error(f"--timeout must be a finite number of seconds > 0, got {args.timeout}")
+    timeout = timedelta(seconds=args.timeout)
+    # torchrun sets WORLD_SIZE and RANK; without them this process is the only rank. The
+    # lines marked `no mutate` run only inside torchrun's ranks: the launches of
+    # test_distributed.py check them, but mutmut cannot see into child processes.
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))  # pragma: no mutate
     rank = int(os.environ.get("RANK", "0"))
     out = Path(args.out)
-    if world_size > 1:
-        dist.init_process_group("gloo", timeout=timedelta(seconds=args.timeout))
+    if world_size > 1:  # pragma: no mutate
+        dist.init_process_group("gloo", timeout=timeout)  # pragma: no mutate
     try:
         result = train_sharded(
             args.shards,
@@ -445,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"gradspec distributed: rank {rank} failed: {error}", file=sys.stderr)
         return 1
     finally:
-        if world_size > 1 and dist.is_initialized():
+        if world_size > 1 and dist.is_initialized():  # pragma: no mutate
             dist.destroy_process_group()
     return 0
 
