@@ -250,3 +250,14 @@ def test_a_run_of_some_modules_reports_no_other_modules_entries_as_stale(mutatio
     ]
     assert mutation.owner_of("reference.training.fast._epoch_losses") == "reference.training.fast"
     assert mutation.owner_of("reference.fc.Layer.forward") == "reference.fc"
+
+
+def test_an_entry_whose_function_still_has_unchecked_mutants_is_not_stale(mutation):
+    equivalent = mutation.Equivalent("reference.toy.clip", ("a",), ("b",), "here")
+    report = mutation.build_report(
+        [mutant("x_clip__mutmut_1", "not checked"), mutant("x_clip__mutmut_3", "killed")],
+        [equivalent],
+        diff=lambda name, path: DIFF_CLIP,
+        sources={"reference/toy.py": SOURCE},
+    )
+    assert report["stale_equivalents"] == []

@@ -370,12 +370,14 @@ def build_report(
             survivors.append(entry)
     summary, modules = summarize(mutants)
     # An entry can only be stale if its module was in the run (a run of some modules says
-    # nothing of the others' entries).
+    # nothing of the others' entries), and only once every mutant of its function has been
+    # checked (an unchecked one may be the entry's).
     ran = {module_of(m["module"]) for m in mutants}
+    unchecked = {function_of(m["mutant"]) for m in mutants if m["status"] == "not checked"}
     stale = [
         {"function": eq.function, "removed": list(eq.removed), "added": list(eq.added)}
         for eq, hit in zip(equivalents, used, strict=True)
-        if not hit and owner_of(eq.function) in ran
+        if not hit and owner_of(eq.function) in ran and eq.function not in unchecked
     ]
     key = {"survived": 0, "no tests": 1, "suspicious": 2}
     return {
