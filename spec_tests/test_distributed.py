@@ -13,6 +13,7 @@ two ranks through the real command line with one rank killed.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -336,6 +338,25 @@ def test_per_step_equals_one_shot_in_one_process(shards):
     one_shot = train_sharded(shards, steps=50, lr=1e-4)
     per_step = train_sharded(shards, steps=50, lr=1e-4, mode="per-step")
     torch.testing.assert_close(per_step.weights, one_shot.weights, rtol=1e-10, atol=0)
+
+
+@pytest.mark.claim("DIST-PER-STEP")
+@pytest.mark.parametrize(("mode", "expected"), [("one-shot", (1.0, 1.0)), ("per-step", (4.0, 7.0))])
+def test_timings_count_every_read_on_a_clock_that_ticks_once_per_look(
+    shards, monkeypatch, mode, expected
+):
+    # A clock that advances one second each time it is read makes the timings exact: the
+    # sums take one look before and one after (read 1 s); per-step mode then reads the shards
+    # again in each of its 3 steps (1 s each, read 1 + 3 = 4 s) inside a step window opened
+    # and closed by one look each (2 * 3 + 1 = 7 s). One process sends nothing.
+    from reference.training import distributed
+
+    ticks = itertools.count()
+    clock = SimpleNamespace(perf_counter=lambda: float(next(ticks)))
+    monkeypatch.setattr(distributed, "time", clock)
+    (timing,) = train_sharded(shards, steps=3, lr=1e-4, mode=mode).timings
+    assert (timing.read_s, timing.step_s) == expected
+    assert (timing.reduce_s, timing.bytes_reduced) == (0.0, 0)
 
 
 # ----------------------------------------------------------------------------- DIST-FAULT
