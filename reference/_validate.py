@@ -153,18 +153,14 @@ def choice(value: object, name: str, options: tuple[str, ...]) -> str:
     return value
 
 
-def floating_dtype(
-    value: object, name: str = "dtype", allowed: tuple[torch.dtype, ...] = ()
-) -> torch.dtype:
-    """Check that ``value`` is a floating ``torch.dtype`` (one of ``allowed``, if given).
+def floating_dtype(value: object, name: str) -> torch.dtype:
+    """Check that ``value`` is a floating ``torch.dtype``.
 
     Raises:
         TypeError: ``"{name} must be a floating torch.dtype, got {value!r}"``.
     """
     if not isinstance(value, torch.dtype) or not value.is_floating_point:
         raise TypeError(f"{name} must be a floating torch.dtype, got {value!r}")
-    if allowed and value not in allowed:
-        raise TypeError(f"{name} must be one of {allowed}, got {value!r}")
     return value
 
 

@@ -247,8 +247,28 @@ def test_the_command_line_as_one_rank_writes_the_oracles_numbers(
 
     out = tmp_path / "per-step.json"
     options = ["--lr", "1e-4", "--mode", "per-step", "--chunk-rows", "100", "--verify"]
-    args = ["--shards", str(shards), "--steps", "50", *options, "--timeout", "5", "--out", str(out)]
+    args = [
+        "--shards",
+        str(shards),
+        "--steps",
+        "50",
+        *options,
+        "--timeout",
+        "0.5",
+        "--out",
+        str(out),
+    ]
+    reads = []  # how the shards were read: chunk sizes and checksum verification are invisible
+    real_read_shards = distributed.read_shards  # in the weights, so the reads are watched
+
+    def watched_read_shards(*args, **kwargs):
+        reads.append((kwargs.get("chunk_rows"), kwargs.get("verify", False)))
+        return real_read_shards(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "read_shards", watched_read_shards)
     assert distributed.main(args) == 0
+    assert {chunk_rows for chunk_rows, _ in reads} == {100}
+    assert any(verify for _, verify in reads)  # the one pass verified the CRC-32s
     report = json.loads(out.read_text())
     assert (report["mode"], report["lr"], report["steps"]) == ("per-step", 1e-4, 50)
     w0 = torch.zeros(FEATURES, dtype=torch.float64)

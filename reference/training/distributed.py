@@ -465,7 +465,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.timeout < math.inf:  # also refuses nan
         parser.error(f"--timeout must be a finite number of seconds > 0, got {args.timeout}")
-    timeout = timedelta(seconds=args.timeout)
     # torchrun sets WORLD_SIZE and RANK; without them this process is the only rank. The
     # lines marked `no mutate` run only inside torchrun's ranks: the launches of
     # test_distributed.py check them, but mutmut cannot see into child processes.
@@ -473,6 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", "0"))
     out = Path(args.out)
     if world_size > 1:  # pragma: no mutate
+        timeout = timedelta(seconds=args.timeout)  # pragma: no mutate
         dist.init_process_group("gloo", timeout=timeout)  # pragma: no mutate
     try:
         result = train_sharded(
