@@ -379,6 +379,41 @@ def test_timings_count_every_read_on_a_clock_that_ticks_once_per_look(
     assert (timing.reduce_s, timing.bytes_reduced) == (0.0, 0)
 
 
+def _shards_with_x(directory: Path, fill) -> Path:
+    """Synthetic shards whose X files are then overwritten by ``fill(shard_index, X)``."""
+    make_synthetic_shards(directory, rows=30, features=3, seed=4, rows_per_shard=10)
+    manifest = read_manifest(directory)
+    for index in range(len(manifest.shards)):
+        X = np.load(manifest.files(index)[0], mmap_mode="r+")
+        fill(index, X)
+        X.flush()
+        del X
+    return directory
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_the_default_lr_is_one_over_lambda_max_and_all_zero_x_is_refused(tmp_path):
+    def zeros(index, X):
+        X[:] = 0.0
+
+    directory = _shards_with_x(tmp_path / "zeros", zeros)
+    with pytest.raises(
+        ValueError, match=r"^X is all zeros: G = X\^T X = 0 has no largest eigenvalue to set lr$"
+    ):
+        train_sharded(directory, steps=3)
+    # with an lr the steps are taken: the gradient X^T (X w - y) is 0, w stays at w0 = 0
+    result = train_sharded(directory, steps=3, lr=0.1)
+    assert result.weights.tolist() == [0.0, 0.0, 0.0]
+
+    def one_entry(index, X):  # X = e_0 e_0^T: G = X^T X has the single entry G[0, 0] = 1
+        X[:] = 0.0
+        if index == 0:
+            X[0, 0] = 1.0
+
+    result = train_sharded(_shards_with_x(tmp_path / "one", one_entry), steps=1)
+    assert result.lr == 1.0  # 1 / lambda_max(G), lambda_max = 1
+
+
 # ----------------------------------------------------------------------------- DIST-FAULT
 
 
