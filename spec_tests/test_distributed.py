@@ -414,6 +414,28 @@ def test_the_default_lr_is_one_over_lambda_max_and_all_zero_x_is_refused(tmp_pat
     assert result.lr == 1.0  # 1 / lambda_max(G), lambda_max = 1
 
 
+@pytest.mark.claim("DIST-EQUAL")
+def test_the_reported_loss_is_numpys_also_near_zero(tmp_path):
+    # Noise-free targets y = X w_true: after the steps the loss is far below 1, and the
+    # reported 0.5 |X w - y|^2 (from the reduced G, c and y.y) is numpy's on all rows.
+    directory = tmp_path / "exact"
+    make_synthetic_shards(directory, rows=30, features=3, seed=5, rows_per_shard=10)
+    manifest = read_manifest(directory)
+    w_true = np.array([0.5, -1.0, 2.0])
+    for index in range(len(manifest.shards)):
+        x_file, y_file = manifest.files(index)
+        y = np.load(y_file, mmap_mode="r+")
+        y[:] = np.load(x_file) @ w_true
+        y.flush()
+        del y
+    result = train_sharded(directory, steps=2000)
+    X, y = (t.numpy() for t in _all_rows(directory))
+    w = result.weights.numpy()
+    expected = 0.5 * float(np.sum((X @ w - y) ** 2))
+    assert expected < 1e-3
+    np.testing.assert_allclose(result.loss, expected, rtol=1e-6, atol=1e-12)
+
+
 # ----------------------------------------------------------------------------- DIST-FAULT
 
 

@@ -171,9 +171,14 @@ def _all_reduce(values: np.ndarray, world_size: int) -> tuple[np.ndarray, float]
 
 
 def _fault(stage: str, rank: int) -> None:
-    """The fault-injection hook of the specs: die like a killed process, at ``stage``."""
-    if os.environ.get(FAULT_STAGE_ENV) == stage and os.environ.get(FAULT_RANK_ENV) == str(rank):
-        os.kill(os.getpid(), signal.SIGKILL)
+    """The fault-injection hook of the specs: die like a killed process, at ``stage``.
+
+    It kills the process it runs in, so only the ranks a spec launches ever take it: not
+    mutated (see the mutation page), its spec is the killed-rank launch.
+    """
+    chosen = (os.environ.get(FAULT_STAGE_ENV), os.environ.get(FAULT_RANK_ENV))  # pragma: no mutate
+    if chosen == (stage, str(rank)):  # pragma: no mutate
+        os.kill(os.getpid(), signal.SIGKILL)  # pragma: no mutate
 
 
 def _culprit(manifest: Any, index: int, start: int, X: np.ndarray, y: np.ndarray) -> str:
@@ -226,7 +231,7 @@ def _view(array: np.ndarray) -> torch.Tensor:
 
 
 def _pack(G: np.ndarray, c: np.ndarray, yy: float, rows: int, failed: bool) -> np.ndarray:
-    upper = G[np.triu_indices(G.shape[0])]
+    upper = G[np.triu_indices(len(c))]  # G is k x k, c has k entries
     return np.concatenate([upper, c, [yy, float(rows), 1.0 if failed else 0.0]])
 
 
