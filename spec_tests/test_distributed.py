@@ -20,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -436,6 +437,28 @@ def test_the_reported_loss_is_numpys_also_near_zero(tmp_path):
     np.testing.assert_allclose(result.loss, expected, rtol=1e-6, atol=1e-12)
 
 
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_sums_that_overflow_only_together_are_refused(tmp_path):
+    # 1e154 squared is 1e308, finite in each shard's sums; two shards add up to 2e308 = inf.
+    def big_corner(index, X):
+        if index < 2:
+            X[0, 0] = 1e154
+
+    directory = _shards_with_x(tmp_path / "big", big_corner)
+    with pytest.raises(ShardError) as refused:
+        train_sharded(directory, steps=1)
+    assert str(refused.value) == (
+        f"rank 0: {directory}: the sums of this rank's shards overflow float64"
+    )
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_training_from_read_only_memory_maps_warns_nothing(shards):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns when it wraps a read-only array
+        train_sharded(shards, steps=2)
+
+
 # ----------------------------------------------------------------------------- DIST-FAULT
 
 
@@ -483,6 +506,9 @@ def test_missing_mismatched_and_corrupt_shards_are_named(tmp_path):
         verify_shards(directory)
     with pytest.raises(ShardError, match=r"shard-00003\.X\.npy: checksum mismatch"):
         list(read_shards(directory, verify=True))
+    with pytest.raises(ShardError, match=r"shard-00003\.X\.npy: checksum mismatch"):
+        train_sharded(directory, steps=1, verify=True)
+    train_sharded(directory, steps=1)  # without verify the flipped bit is just data
     # a shard of the wrong shape
     np.save(y2, np.zeros(9))
     with pytest.raises(ShardError, match=r"shard-00002\.y\.npy: expected float64 \[10\]"):
@@ -510,18 +536,18 @@ def test_a_nan_shard_is_refused_in_one_process(tmp_path):
 @pytest.mark.parametrize(
     ("array", "bad_rows", "named"),
     [
-        ("X", [4, 5], "shard-00002.X.npy has non-finite entries (first at row 4)"),
+        ("X", [5, 6], "shard-00002.X.npy has non-finite entries (first at row 5)"),
         ("y", [7, 8], "shard-00002.y.npy has non-finite entries (first at row 7)"),
         (
             "X-huge",
             [4],
-            "shard-00002.X.npy: its sums overflow float64 (entries too large) near row 3",
+            "shard-00002.X.npy: its sums overflow float64 (entries too large) near row 4",
         ),
     ],
 )
 def test_the_refusal_names_the_file_and_its_first_bad_row(tmp_path, array, bad_rows, named):
-    # Rows are counted within the named file; chunks of 3 rows put the first bad row in the
-    # middle of the second chunk, so the row is the chunk's start plus the offset inside it.
+    # Rows are counted within the named file; chunks of 4 rows (3 features) put the first bad
+    # row inside the second chunk, so the row is the chunk's start plus the offset inside it.
     directory = tmp_path / "data"
     make_synthetic_shards(directory, rows=30, features=3, seed=2, rows_per_shard=10)
     x_file, y_file = read_manifest(directory).files(2)
@@ -536,7 +562,7 @@ def test_the_refusal_names_the_file_and_its_first_bad_row(tmp_path, array, bad_r
     data.flush()
     del data
     with pytest.raises(ShardError) as refused:
-        train_sharded(directory, steps=3, chunk_rows=3)
+        train_sharded(directory, steps=3, chunk_rows=4)
     assert named in str(refused.value)
 
 

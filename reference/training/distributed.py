@@ -213,9 +213,10 @@ def _local_sums(
                 yy_chunk = fast._y_dot_y(_view(y), yy_chunk)
             except ValueError:
                 return G, c, yy, rows, _culprit(manifest, index, start, X, y)
-            G += g_chunk
-            c += c_chunk
-            yy += yy_chunk
+            with np.errstate(over="ignore", invalid="ignore"):  # checked once, after the pass
+                G += g_chunk
+                c += c_chunk
+                yy += yy_chunk
             rows += X.shape[0]
             start += X.shape[0]
     if not (np.isfinite(G).all() and np.isfinite(c).all() and math.isfinite(yy)):
