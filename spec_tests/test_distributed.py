@@ -459,6 +459,21 @@ def test_training_from_read_only_memory_maps_warns_nothing(shards):
         train_sharded(shards, steps=2)
 
 
+@pytest.mark.claim("DIST-EQUAL")
+def test_a_given_start_is_taken_in_float64_and_left_alone(shards):
+    w0 = torch.tensor([0.25, -0.5, 1.0], dtype=torch.float32)
+    before = w0.clone()
+    result = train_sharded(shards, steps=20, lr=1e-4, w0=w0)
+    X, y = _all_rows(shards)
+    expected = gd_full_batch(X, y, w0.to(torch.float64), 1e-4, 20)
+    torch.testing.assert_close(result.weights, expected, rtol=1e-12, atol=0)
+    assert torch.equal(w0, before)
+    with pytest.raises(
+        ValueError, match=r"^w0 must have shape \[3\] \(the shards' k\), got \(2,\)$"
+    ):
+        train_sharded(shards, steps=1, w0=torch.zeros(2))
+
+
 # ----------------------------------------------------------------------------- DIST-FAULT
 
 

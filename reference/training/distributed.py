@@ -351,10 +351,10 @@ def train_sharded(
     start = time.perf_counter()
     G, c, yy, rows, error = _local_sums(directory, mine, chunk_rows, verify)
     read_s = time.perf_counter() - start
-    _fault("read", rank)
+    _fault("read", rank)  # pragma: no mutate
     flat, reduce_s = _all_reduce(_pack(G, c, yy, rows, error is not None), world_size)
     sent = flat.nbytes if world_size > 1 else 0
-    _fault("reduce", rank)
+    _fault("reduce", rank)  # pragma: no mutate
     G, c, yy, n, failures = _unpack(flat, k)
     if error is not None:
         raise ShardError(f"rank {rank}: {error}")
