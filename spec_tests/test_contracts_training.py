@@ -613,3 +613,36 @@ def test_least_squares_test_mse_names_its_arguments() -> None:
         TypeError, match=_exactly("true_w must be a sequence of numbers or a tensor, got int")
     ):
         least_squares_test_mse(5, 3)
+
+
+# ---------------------------------------------------------------- losses that overflow to nan
+def _alternating(k: int, size: float) -> torch.Tensor:
+    return torch.tensor([size * (-1) ** j for j in range(k)], dtype=torch.float64)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_sgd_history_reports_a_loss_whose_residual_is_inf_minus_inf() -> None:
+    # x = 1e150 (16 times), w0 = +-1e160: the first residual x . w0 sums products of +-1e310,
+    # which overflow to +inf and -inf (nan, not a warning: the specs turn RuntimeWarning into
+    # an error). The start is already past 2**500, so the loss of epoch 1 is the culprit.
+    # Bound: max |x_i|^2 = 16e300, 2 / 16e300 = 1.25e-301.
+    X = torch.full((1, 16), 1e150, dtype=torch.float64)
+    pattern = (
+        r"^the recorded loss overflows float64 at epoch 1/3 with lr=1e-310; [^;]+; the largest "
+        r"stable learning rate for this data is 2 / lambda_max\(x_i x_i\^T\) = 1\.25e-301$"
+    )
+    with pytest.raises(DivergenceError, match=pattern):
+        sgd_per_sample_fast(X, torch.zeros(1), _alternating(16, 1e160), 1e-310, 3, history=True)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_gd_history_reports_a_loss_whose_terms_are_inf_minus_inf() -> None:
+    # G = 1e300 everywhere (16 x 16), w0 = +-1e160: G w0 sums products of +-1e460 (nan);
+    # lambda_max(G) = 16e300, so the bound 2 / lambda_max is 1.25e-301.
+    G = torch.full((16, 16), 1e300, dtype=torch.float64)
+    pattern = (
+        r"^the recorded loss overflows float64 at step 1/3 with lr=1e-310; [^;]+; the largest "
+        r"stable learning rate for this data is 2 / lambda_max\(X\^T X\) = 1\.25e-301$"
+    )
+    with pytest.raises(DivergenceError, match=pattern):
+        gd_from_gram(G, torch.zeros(16), _alternating(16, 1e160), 1e-310, 3, yy=0.0)
