@@ -646,3 +646,30 @@ def test_gd_history_reports_a_loss_whose_terms_are_inf_minus_inf() -> None:
     )
     with pytest.raises(DivergenceError, match=pattern):
         gd_from_gram(G, torch.zeros(16), _alternating(16, 1e160), 1e-310, 3, yy=0.0)
+
+
+# ---------------------------------------------------------------- the 2**500 edge, every path
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("method", ["loop", "fast"])
+@pytest.mark.parametrize(
+    ("train", "unit", "hessian"), [("gd", "step", "X^T X"), ("sgd", "epoch", "x_i x_i^T")]
+)
+def test_weights_exactly_at_2_pow_500_count_as_diverged(
+    method: str, train: str, unit: str, hessian: str
+) -> None:
+    # X = [[1]], y = [0], lr = 3: one update maps w to w - 3 w = -2 w (exact in float64), so
+    # w0 = 2**499 lands exactly on -2**500 (diverged: the weights "pass" 2**500 when
+    # |w| >= 2**500) and w0 = 2**499 (1 - 2**-10) stays below it (3 w0 has 12 significant
+    # bits: exact). rho = |1 - 3| = 2 and the bound is 2 / 1 = 2.
+    trainer = {"gd": gd_full_batch, "sgd": sgd_per_sample}[train]
+    X, y = torch.ones(1, 1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
+    message = (
+        f"{_WEIGHTS} at {unit} 1/1 with lr=3; the error grows by the factor rho = 2 > 1 per "
+        f"{unit}; the largest stable learning rate for this data is 2 / lambda_max({hessian}) = 2"
+    )
+    edge = math.ldexp(1.0, 499)
+    with pytest.raises(DivergenceError, match=_exactly(message)):
+        trainer(X, y, torch.tensor([edge], dtype=torch.float64), 3.0, 1, method=method)
+    below = edge * (1.0 - 2.0**-10)
+    w = trainer(X, y, torch.tensor([below], dtype=torch.float64), 3.0, 1, method=method)
+    assert w.tolist() == [-2.0 * below]
