@@ -673,3 +673,73 @@ def test_weights_exactly_at_2_pow_500_count_as_diverged(
     below = edge * (1.0 - 2.0**-10)
     w = trainer(X, y, torch.tensor([below], dtype=torch.float64), 3.0, 1, method=method)
     assert w.tolist() == [-2.0 * below]
+
+
+# ---------------------------------------------------------------- the trainers' defaults
+def _scratch_oracle(
+    X: torch.Tensor, y: torch.Tensor, batch_size: int, lr: float, epochs: int, seed: int, std: float
+) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """The from-scratch loop restated with hand gradients, in float64.
+
+    One generator seeded with ``seed`` draws w ~ N(0, std^2) ([d, 1]) and then each epoch's
+    order (torch.randperm); a batch B updates theta <- theta - lr/|B| * grad of
+    sum_B (x.w + b - y)^2 / 2, i.e. w -= lr/|B| X_B^T r, b -= lr/|B| sum r.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    w = (torch.randn(X.shape[1], 1, generator=gen, dtype=X.dtype) * std).double().reshape(-1)
+    b = torch.zeros((), dtype=torch.float64)
+    Xd, yd = X.double(), y.double()
+    losses = []
+    for _ in range(epochs):
+        order = torch.randperm(len(X), generator=gen)
+        for batch in order.split(batch_size):
+            r = Xd[batch] @ w + b - yd[batch]
+            w, b = w - lr / len(batch) * (Xd[batch].T @ r), b - lr / len(batch) * r.sum()
+        losses.append(float(((Xd @ w + b - yd) ** 2 / 2).mean()))
+    return w, b, losses
+
+
+def _concise_oracle(
+    X: torch.Tensor, y: torch.Tensor, batch_size: int, lr: float, epochs: int, seed: int, std: float
+) -> tuple[torch.Tensor, torch.Tensor, list[float]]:
+    """The nn.Linear + MSELoss + SGD loop restated with hand gradients, in float64.
+
+    The generator draws the weight row [1, d] with Tensor.normal_(0, std) (what
+    nn.init.normal_ does), b = 0, then each epoch's order; the loss is the batch mean of
+    (x.w + b - y)^2, whose gradient is 2/|B| X_B^T r (and 2/|B| sum r for b).
+    """
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.empty(1, X.shape[1], dtype=X.dtype).normal_(0.0, std, generator=gen)
+    w, b = w.double().reshape(-1), torch.zeros((), dtype=torch.float64)
+    Xd, yd = X.double(), y.double()
+    losses = []
+    for _ in range(epochs):
+        order = torch.randperm(len(X), generator=gen)
+        for batch in order.split(batch_size):
+            r = Xd[batch] @ w + b - yd[batch]
+            w, b = w - 2 * lr / len(batch) * (Xd[batch].T @ r), b - 2 * lr / len(batch) * r.sum()
+        losses.append(float(((Xd @ w + b - yd) ** 2).mean()))
+    return w, b, losses
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("name", ["scratch", "concise"])
+def test_minibatch_trainers_defaults_match_the_restated_loop(name: str) -> None:
+    # documented defaults: batch_size=10, lr=0.03, num_epochs=3, seed=0, init_std=0.01
+    trainer = {"scratch": train_linear_scratch, "concise": train_linear_concise}[name]
+    oracle = {"scratch": _scratch_oracle, "concise": _concise_oracle}[name]
+    gen = torch.Generator().manual_seed(2024)
+    X = torch.randn(25, 2, generator=gen)
+    y = X @ torch.tensor([2.0, -3.4]) + 4.2
+    fit = trainer(X, y)
+    w, b, losses = oracle(X, y, 10, 0.03, 3, 0, 0.01)
+    assert len(fit.losses) == 3
+    torch.testing.assert_close(fit.w.double(), w, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fit.b.double(), b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fit.losses, losses, rtol=1e-5)
+    # and a non-default setting of every argument, against the same restatement
+    fit = trainer(X, y, batch_size=4, lr=0.05, num_epochs=2, seed=7, init_std=0.5)
+    w, b, losses = oracle(X, y, 4, 0.05, 2, 7, 0.5)
+    torch.testing.assert_close(fit.w.double(), w, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fit.b.double(), b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fit.losses, losses, rtol=1e-5)
