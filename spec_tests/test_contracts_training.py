@@ -35,6 +35,7 @@ from reference.training.linear_regression import (
     least_squares_test_mse,
     mse_stable_lr,
     synthetic_data,
+    ten_x_data,
     train_linear_concise,
     train_linear_scratch,
 )
@@ -743,3 +744,40 @@ def test_minibatch_trainers_defaults_match_the_restated_loop(name: str) -> None:
     torch.testing.assert_close(fit.w.double(), w, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(fit.b.double(), b, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fit.losses, losses, rtol=1e-5)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_least_squares_test_mse_defaults_restated() -> None:
+    # defaults noise_std = 1.0, n_test = 1000, seed = 0; the generator draws the training X,
+    # its noise, the test X and its noise, in that order; the fit is numpy's least squares.
+    w = np.array([1.0, -2.0])
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(6, 2, generator=gen, dtype=torch.float64).numpy()
+    y = X @ w + 1.0 * torch.randn(6, generator=gen, dtype=torch.float64).numpy()
+    X_test = torch.randn(1000, 2, generator=gen, dtype=torch.float64).numpy()
+    y_test = X_test @ w + torch.randn(1000, generator=gen, dtype=torch.float64).numpy()
+    w_hat = np.linalg.lstsq(X, y, rcond=None)[0]
+    expected = float(np.mean((X_test @ w_hat - y_test) ** 2))
+    assert least_squares_test_mse(6, w.tolist()) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_ten_x_defaults_restated_with_numpy() -> None:
+    # ten_x_data(): n = 1000 points x = 0.1 i, y = 10 x + 4 + U[0, 1) from default_rng(0)
+    x, y = ten_x_data()
+    x_expected = np.arange(1000) * 0.1
+    y_expected = 10.0 * x_expected + 4.0 + np.random.default_rng(0).random(1000)
+    np.testing.assert_array_equal(x.numpy(), x_expected)
+    np.testing.assert_array_equal(y.numpy(), y_expected)
+    # fit_ten_x(steps, lr, standardize=True) with default seed 0 and n = 1000: full-batch
+    # descent on the MSE of w z + b, z = (x - mean) / std, from w = 7, b = 6, mapped back.
+    z = (x_expected - x_expected.mean()) / x_expected.std()
+    w, b = 7.0, 6.0
+    for _ in range(40):
+        r = w * z + b - y_expected
+        w, b = w - 0.1 * 2 * np.mean(r * z), b - 0.1 * 2 * np.mean(r)
+    fit = fit_ten_x(40, lr=0.1, standardize=True)
+    assert len(fit.losses) == 40
+    assert fit.w.item() == pytest.approx(w / x_expected.std(), rel=1e-5)
+    # float32 parameters: b is a difference of numbers near 500, good to about 1e-5 relative
+    assert fit.b.item() == pytest.approx(b - w * x_expected.mean() / x_expected.std(), rel=1e-4)
