@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from reference.errors import DivergenceError
+from reference.training.digit_programs import train_digits_autograd, train_digits_manual
 from reference.training.fast import (
     divergence_error,
     epoch_map,
@@ -781,3 +782,31 @@ def test_ten_x_defaults_restated_with_numpy() -> None:
     assert fit.w.item() == pytest.approx(w / x_expected.std(), rel=1e-5)
     # float32 parameters: b is a difference of numbers near 500, good to about 1e-5 relative
     assert fit.b.item() == pytest.approx(b - w * x_expected.mean() / x_expected.std(), rel=1e-4)
+
+
+# ---------------------------------------------------------------- the digit programs
+@pytest.mark.claim("CORE-INPUTS")
+def test_digit_programs_name_their_arguments() -> None:
+    cases = [
+        (train_digits_manual, {"epochs": -1}, "epochs must be >= 0, got -1"),
+        (train_digits_manual, {"seed": -1}, "seed must be in [0, 2**63), got -1"),
+        (train_digits_autograd, {"steps": -1}, "steps must be >= 0, got -1"),
+        (train_digits_autograd, {"seed": 2**63}, f"seed must be in [0, 2**63), got {2**63}"),
+        (
+            train_digits_autograd,
+            {"train_dim": 2},
+            "train_dim must be 0 (column sums) or 1 (row sums), got 2",
+        ),
+        (
+            train_digits_autograd,
+            {"infer_dim": True},
+            "infer_dim must be 0 (column sums) or 1 (row sums), got True",
+        ),
+    ]
+    for program, kwargs, message in cases:
+        with pytest.raises(ValueError, match=_exactly(message)):
+            program(**kwargs)
+    with pytest.raises(TypeError, match=_exactly("epochs must be an int, got float")):
+        train_digits_manual(epochs=1.0)
+    with pytest.raises(TypeError, match=_exactly("steps must be an int, got str")):
+        train_digits_autograd(steps="1")
