@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from reference.errors import DivergenceError
+from reference.training import _gram_numba
 from reference.training.digit_programs import train_digits_autograd, train_digits_manual
 from reference.training.fast import (
     divergence_error,
@@ -810,3 +811,44 @@ def test_digit_programs_name_their_arguments() -> None:
         train_digits_manual(epochs=1.0)
     with pytest.raises(TypeError, match=_exactly("steps must be an int, got str")):
         train_digits_autograd(steps="1")
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda X, lr: epoch_map(X, torch.ones(3), lr),
+        lambda X, lr: sgd_per_sample_fast(X, torch.ones(3), torch.zeros(1), lr, 1),
+        lambda X, lr: gd_full_batch_fast(X, torch.ones(3), torch.zeros(1), lr, 1),
+        lambda X, lr: sgd_per_sample(X, torch.ones(3), torch.zeros(1), lr, 1, method="loop"),
+        lambda X, lr: gd_full_batch(X, torch.ones(3), torch.zeros(1), lr, 1, method="loop"),
+    ],
+    ids=["epoch_map", "sgd_fast", "gd_fast", "sgd_loop", "gd_loop"],
+)
+def test_x_and_lr_are_named_by_every_entry_point(call) -> None:
+    with pytest.raises(
+        ValueError, match=_exactly("X must be a non-empty 2-D tensor [n, k], got shape (3,)")
+    ):
+        call(torch.ones(3), 0.1)
+    with pytest.raises(TypeError, match=_exactly("X must be a torch.Tensor, got list")):
+        call([[1.0]] * 3, 0.1)
+    with pytest.raises(ValueError, match=_exactly("lr must be a finite number > 0, got -0.5")):
+        call(torch.ones(3, 1), -0.5)
+    with pytest.raises(ValueError, match=_exactly("lr must be a finite number > 0, got nan")):
+        call(torch.ones(3, 1), math.nan)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_gram_names_x() -> None:
+    with pytest.raises(
+        ValueError, match=_exactly("X must be a non-empty 2-D tensor [n, k], got shape (0, 2)")
+    ):
+        gram(torch.ones(0, 2), torch.ones(0))
+    # numba is an optional extra ([fast]): without it the method is refused as such
+    message = (
+        "method 'numba' handles at most 8 columns, X has 9"
+        if _gram_numba.available()
+        else "method 'numba' needs the numba package (pip install 'gradspec[fast]')"
+    )
+    with pytest.raises(ValueError, match=_exactly(message)):
+        gram(torch.ones(2, 9), torch.ones(2), method="numba")
