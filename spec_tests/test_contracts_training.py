@@ -584,8 +584,10 @@ def test_minibatch_divergence_message_quotes_the_bound(train: str, c: float) -> 
 
 
 @pytest.mark.claim("CORE-DIVERGENCE")
-def test_minibatch_divergence_without_a_bound_says_why() -> None:
+@pytest.mark.parametrize("name", ["scratch", "concise"])
+def test_minibatch_divergence_without_a_bound_says_why(name: str) -> None:
     # |x| = 1e300 > 2**500: the bound underflows, and the first batch's loss is already inf
+    trainer = {"scratch": train_linear_scratch, "concise": train_linear_concise}[name]
     X = torch.full((2, 1), 1e300, dtype=torch.float64)
     y = torch.zeros(2, dtype=torch.float64)
     message = (
@@ -594,7 +596,7 @@ def test_minibatch_divergence_without_a_bound_says_why() -> None:
         "float64 (largest |x| = 1e+300))"
     )
     with pytest.raises(DivergenceError, match=_exactly(message)):
-        train_linear_scratch(X, y)
+        trainer(X, y)
 
 
 @pytest.mark.claim("CORE-INPUTS")
