@@ -854,3 +854,48 @@ def test_gram_names_x() -> None:
     )
     with pytest.raises(ValueError, match=_exactly(message)):
         gram(torch.ones(2, 9), torch.ones(2), method="numba")
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize(("name", "bound"), [("scratch", "2e-200"), ("concise", "1e-200")])
+def test_minibatch_divergence_at_the_end_of_the_first_epoch(name: str, bound: str) -> None:
+    # One sample x = 1e100, y = 0, w ~ 0.01 N(0, 1): the batch loss (x w)^2 (/ 2) ~ 1e196 is
+    # finite, the update moves w by lr x (x w) ~ 1e196, and the loss after it overflows: the
+    # end-of-epoch check fires first. Bound: H = c [[x^2, x], [x, 1]] (c = 1 with the 1/2,
+    # 2 for MSELoss), 2 / lambda_max = 2 / (c (1e200 + 1)).
+    trainer = {"scratch": train_linear_scratch, "concise": train_linear_concise}[name]
+    X = torch.full((1, 1), 1e100, dtype=torch.float64)
+    y = torch.zeros(1, dtype=torch.float64)
+    message = (
+        "training diverged at the end of epoch 1 with lr=0.03: the loss became inf; the "
+        f"full-batch stable bound for this loss is lr < {bound}"
+    )
+    with pytest.raises(DivergenceError, match=_exactly(message)):
+        trainer(X, y)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_fit_two_points_names_the_epoch_it_diverges_at() -> None:
+    # x = (1e100, 1), y = 0, w0 = (1, 2), b0 = 0, lr = 0.01, float64: epoch 1's loss
+    # (1e200 + 4) / 2 is finite; its gradient for w_1 is 2/m r_1 x_1 = 1e200, so w_1 becomes
+    # about -1e198 and epoch 2's loss (1e298)^2 / 2 overflows.
+    message = (
+        "training diverged at epoch 2 with lr=0.01: the loss became inf; the stable bound is "
+        "2/lambda_max of the Hessian 2/m [diag(x) 1]^T[diag(x) 1]"
+    )
+    with pytest.raises(DivergenceError, match=_exactly(message)):
+        fit_two_points(5, x=(1e100, 1.0), y=(0.0, 0.0), dtype=torch.float64)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_fit_ten_x_names_the_step_it_diverges_at() -> None:
+    # From w = 7, b = 6 on y ~ 10 x + 4.5 the first gradient for w is 2 mean(r x) ~ -2e4
+    # (r ~ -3 x + 1.5, mean x^2 ~ 3333), so lr = 1e35 sends the float32 w past float32's
+    # maximum (3.4e38) to inf, and step 2's loss is not finite (inf * x_0 = inf * 0 = nan).
+    bound = f"{_half_mse_bound(np.arange(1000) * 0.1, 2.0):.4g}"
+    message = (
+        "training diverged at step 2 with lr=1e+35: the loss became nan; the full-batch "
+        f"stable bound for this loss is lr < {bound}"
+    )
+    with pytest.raises(DivergenceError, match=_exactly(message)):
+        fit_ten_x(5, lr=1e35)
