@@ -899,3 +899,17 @@ def test_fit_ten_x_names_the_step_it_diverges_at() -> None:
     )
     with pytest.raises(DivergenceError, match=_exactly(message)):
         fit_ten_x(5, lr=1e35)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_mse_stable_lr_keeps_the_bias_column_for_ordinary_x() -> None:
+    # x = (2, 2): A = [[2, 1], [2, 1]], H = (2/n) A^T A = [[8, 4], [4, 2]], eigenvalues 0 and
+    # 10, so the bound is 2 / 10 = 0.2 (dropping the bias column would give 2 / 8).
+    assert mse_stable_lr(torch.tensor([2.0, 2.0])) == pytest.approx(0.2, rel=1e-14)
+    # x = 1e200 > 2**500: x^2 would overflow; the bound 2 / (2 (1e400 + 1)) underflows
+    message = (
+        "x is too large: the stable learning rate 2/lambda_max underflows float64 "
+        "(largest |x| = 1e+200)"
+    )
+    with pytest.raises(ValueError, match=_exactly(message)):
+        mse_stable_lr(np.array([[1e200], [-1e200]]))
