@@ -913,3 +913,43 @@ def test_mse_stable_lr_keeps_the_bias_column_for_ordinary_x() -> None:
     )
     with pytest.raises(ValueError, match=_exactly(message)):
         mse_stable_lr(np.array([[1e200], [-1e200]]))
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_gd_from_gram_checks_g_before_its_shape() -> None:
+    c, w0 = torch.zeros(2), torch.zeros(2)
+    with pytest.raises(TypeError, match=_exactly("G must be a torch.Tensor, got list")):
+        gd_from_gram([[1.0, 0.0], [0.0, 1.0]], c, w0, 0.1, 1)
+    # a complex G is refused for its dtype even when its shape is wrong too
+    with pytest.raises(
+        TypeError, match=_exactly("G must be a real-valued tensor, got dtype torch.complex64")
+    ):
+        gd_from_gram(torch.ones(2, dtype=torch.complex64), c, w0, 0.1, 1)
+    for G, shape in [(torch.ones(0, 0), "(0, 0)"), (torch.ones(2, 2, 2), "(2, 2, 2)")]:
+        with pytest.raises(
+            ValueError, match=_exactly(f"G must be a square non-empty matrix [k, k], got {shape}")
+        ):
+            gd_from_gram(G, c, w0, 0.1, 1)
+    with pytest.raises(TypeError, match=_exactly("c must be a torch.Tensor, got list")):
+        gd_from_gram(torch.eye(2), [0.0, 0.0], w0, 0.1, 1)
+
+
+@pytest.mark.claim("CORE-GRAM")
+def test_zero_steps_return_the_start_unchanged() -> None:
+    # zero steps (epochs) are allowed: the weights are w0 (a copy, shaped like it), no losses
+    w0 = torch.tensor([[1.5], [-2.0]], dtype=torch.float64)
+    w = gd_from_gram(torch.eye(2), torch.zeros(2), w0, 0.1, 0)
+    assert w.shape == (2, 1)
+    assert w.tolist() == [[1.5], [-2.0]]
+    w, losses = gd_from_gram(torch.eye(2), torch.zeros(2), w0, 0.1, 0, yy=1.0)
+    assert w.tolist() == [[1.5], [-2.0]]
+    assert losses.shape == (0,)
+    X, y = torch.ones(3, 2), torch.ones(3)
+    for trainer in (sgd_per_sample_fast, gd_full_batch_fast):
+        w, losses = trainer(X, y, w0, 0.1, 0, history=True)
+        assert w.tolist() == [[1.5], [-2.0]]
+        assert losses.shape == (0,)
+        assert w.data_ptr() != w0.data_ptr()
+    # no pass is made with zero epochs, yet a non-finite X is still named
+    with pytest.raises(ValueError, match=_exactly("X has non-finite entries (inf or nan)")):
+        sgd_per_sample_fast(torch.tensor([[math.nan, 1.0]]), torch.ones(1), torch.zeros(2), 0.1, 0)
