@@ -31,7 +31,7 @@ import numpy as np
 
 from reference.engine.grad_mode import is_grad_enabled
 from reference.engine.node import Node
-from reference.engine.tensor import Tensor, float32, float64
+from reference.engine.tensor import Tensor, float32, float64, int64
 
 _Grads = tuple[Tensor | None, ...]
 
@@ -78,6 +78,8 @@ def _unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum ``grad`` over the dimensions broadcasting added to an input of ``shape``."""
     if grad.shape == shape:
         return grad
+    if grad.ndim < len(shape):  # a[0] = v of shape (1, n): v's leading ones were dropped
+        grad = grad.reshape((1,) * (len(shape) - grad.ndim) + grad.shape)
     extra = grad.ndim - len(shape)
     dims = list(range(extra)) + [
         extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
@@ -361,8 +363,8 @@ def tanh(a: Tensor) -> Tensor:
 def sigmoid(a: Tensor) -> Tensor:
     r"""$\sigma(a) = 1 / (1 + e^{-a})$ elementwise, computed without overflow."""
     x = a._array
-    with np.errstate(over="ignore"):
-        value = np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), 1 - 1 / (1 + np.exp(-np.abs(x))))
+    e = np.exp(-np.abs(x))  # in (0, 1]: no overflow; e / (1 + e) keeps the tiny values of x < 0
+    value = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
     return _unary(a, value.astype(a.dtype), SigmoidBackward0)
 
 
@@ -466,7 +468,8 @@ class _ReduceBackward(Node):
     def __init__(self, a: Tensor, dims: tuple[int, ...] | None, keepdim: bool) -> None:
         super().__init__((a,))
         self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
-        self.count = a.numel() if dims is None else int(np.prod([a.shape[d] for d in dims]))
+        # a 0-d tensor reduced along dim 0 (or -1) is its own single entry, as in PyTorch
+        self.count = int(np.prod([a.shape[d] for d in dims])) if dims and a.ndim else a.numel()
 
     def _spread(self, grad: Tensor) -> Tensor:
         if self.dims is not None and not self.keepdim:
@@ -501,8 +504,10 @@ def sum(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
     r"""$\sum$ of all entries, or along ``dim``."""
     dims = _dims(dim, a.ndim)
     node = SumBackward0 if dims is None else SumBackward1
-    value = np.sum(a._array, axis=dims, keepdims=keepdim if dims is not None else False)
-    return _record(np.asarray(value, dtype=a.dtype), (a,), lambda: node(a, dims, keepdim))
+    axis = dims if a.ndim else None
+    value = np.sum(a._array, axis=axis, keepdims=keepdim if dims is not None else False)
+    dtype = a.dtype if a.dtype in (float32, float64) else int64  # PyTorch sums ints into int64
+    return _record(np.asarray(value, dtype=dtype), (a,), lambda: node(a, dims, keepdim))
 
 
 def mean(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
@@ -511,7 +516,8 @@ def mean(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
         raise TypeError(f"mean needs a floating-point tensor, got dtype {a.dtype}")
     dims = _dims(dim, a.ndim)
     node = MeanBackward0 if dims is None else MeanBackward1
-    value = np.mean(a._array, axis=dims, keepdims=keepdim if dims is not None else False)
+    axis = dims if a.ndim else None
+    value = np.mean(a._array, axis=axis, keepdims=keepdim if dims is not None else False)
     return _record(np.asarray(value, dtype=a.dtype), (a,), lambda: node(a, dims, keepdim))
 
 
@@ -842,7 +848,6 @@ def in_place(target: Tensor, compute: Callable[[Tensor], Tensor], what: str) -> 
     if recording:
         old = Tensor._wrap(target._array.copy())
         old._requires_grad, old._grad_fn = target._requires_grad, target._grad_fn
-        old._accumulator = target._accumulator
         result = compute(old)
     else:
         result = compute(target)
