@@ -1124,3 +1124,126 @@ def test_argmax_is_an_int64_tensor_that_never_requires_grad():
     for dim in (None, 0, 1, -1):
         same_graph(ea.argmax(dim), ta.argmax(dim))
     same_graph(ea.argmax(), ta.argmax())
+
+
+# ---------------------------------------------------------------- integer inputs, float32 gradients
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_functions_of_integer_tensors_are_float32_like_torch(dtype):
+    values = [True, False] if dtype == "bool" else [1, 0, 2]
+    e, t = pair(values, requires_grad=False, dtype=dtype)
+    for op in (lambda a: a.exp(), lambda a: a.log(), lambda a: a.tanh(), lambda a: a.sigmoid()):
+        e_out, t_out = op(e), op(t)
+        assert e_out.dtype == E.float32
+        np.testing.assert_allclose(e_out.numpy(), t_out.numpy(), rtol=1e-6)
+    if dtype != "bool":
+        for op in (lambda a: a.relu(), lambda a: a.abs(), lambda a: a**2, lambda a: 2**a):
+            same(op(e), op(t))
+        for op in (lambda a: a**0.5, lambda a: 2.5**a, lambda a: a**1.0):
+            e_out, t_out = op(e), op(t)
+            assert e_out.dtype == E.float32
+            np.testing.assert_allclose(e_out.numpy(), t_out.numpy(), rtol=1e-6)
+
+
+FLOAT32_OPS: list[Callable[[Any, Any], Any]] = [
+    lambda a, b: a[[1, 0, 1]] * b[0],
+    lambda a, b: a[:, 1:] + b[:, :1],
+    lambda a, b: a.sum(0) * b.mean(1, keepdim=True),
+    lambda a, b: (a - b[0]) / (b * b + 1.0),
+    lambda a, b: a.T @ b,
+    lambda a, b: (a.reshape(3, 2) ** 2) ** b[0, :2],
+    lambda a, b: E.cat([a, b], 1) if isinstance(a, E.Tensor) else torch.cat([a, b], 1),
+    lambda a, b: (a.double() * 2.0).float() * b,
+    lambda a, b: a.sigmoid() * b.tanh() + a.exp() + b.relu() + a.abs() + 1.5**b,
+]
+
+
+@pytest.mark.parametrize("op", range(len(FLOAT32_OPS)))
+def test_float32_gradients_stay_float32(op):
+    ea, ta = pair(A, dtype="float32")
+    eb, tb = pair(weight((2, 3)), dtype="float32")
+    e_out, t_out = FLOAT32_OPS[op](ea, eb), FLOAT32_OPS[op](ta, tb)
+    assert str(e_out.dtype) == str(t_out.dtype).removeprefix("torch.")
+    backward_both(e_out, t_out)
+    for e, t in ((ea, ta), (eb, tb)):
+        assert e.grad.dtype == E.float32
+        np.testing.assert_allclose(e.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_powers_of_one_and_reductions_of_vectors():
+    ea, ta = pair([0.5, -1.0, 2.0])
+    e_out, t_out = 1**ea + ea.sum(-1) + ea.mean(0, keepdim=True), 1**ta + ta.sum(-1)
+    t_out = t_out + ta.mean(0, keepdim=True)
+    same_graph(e_out, t_out)
+    backward_both(e_out, t_out)
+    same(ea.grad, ta.grad)
+
+
+def test_copy_from_is_the_source_in_the_targets_shape_and_dtype():
+    # ops.copy_from is what copy_ writes: the source broadcast to the target's shape and dtype
+    target = E.zeros(2, 3, dtype=E.float64)
+    out = ops.copy_from(target, E.tensor([1, 2, 3]))
+    assert out.dtype == E.float64
+    assert out.tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    assert ops.copy_from(E.zeros(2, dtype=E.int64), 2.75).tolist() == [2, 2]
+
+
+def test_assignments_and_copies_cast_into_integer_tensors_like_torch():
+    e, t = pair([1, 2, 3], requires_grad=False, dtype="int64")
+    e[0] = 7.9
+    t[0] = 7.9
+    e.copy_(E.tensor([[4.5, -5.5, 6.25]], dtype=E.float64)[0])
+    t.copy_(torch.tensor([[4.5, -5.5, 6.25]], dtype=torch.float64)[0])
+    e[1:] = E.tensor([8.5, 9.5])
+    t[1:] = torch.tensor([8.5, 9.5])
+    same(e, t)
+    e.fill_(2.5)
+    t.fill_(2.5)
+    same(e, t)
+
+
+def test_second_derivatives_through_assignments_copies_and_cat():
+    def program(m: Any, x: Any, v: Any, c: Any) -> Any:
+        y = x * x
+        y[0] = v * v
+        z = y * 1.0
+        z[1, 1:] = v[1:] * c
+        w = x * 1.0
+        w.copy_(z * c)
+        parts = m.cat([w, x * c], 1)
+        return (parts * parts).sum()
+
+    ex, tx = pair(A)
+    ev, tv = pair(ROW)
+    ec, tc = pair(1.25)
+    e_grads = E.grad(program(E, ex, ev, ec), [ex, ev, ec], create_graph=True)
+    t_grads = torch.autograd.grad(program(torch, tx, tv, tc), [tx, tv, tc], create_graph=True)
+    for e_g, t_g in zip(e_grads, t_grads, strict=True):
+        same(e_g, t_g)
+    e_s = sum((g * g).sum() for g in e_grads)
+    t_s = sum((g * g).sum() for g in t_grads)
+    for e_h, t_h in zip(
+        E.grad(e_s, [ex, ev, ec]), torch.autograd.grad(t_s, [tx, tv, tc]), strict=True
+    ):
+        same(e_h, t_h)
+
+
+def test_numbers_are_not_rounded_to_float32_next_to_float64_tensors():
+    # 0.1 is not a float32 number: a float64 tensor must meet it in float64, as in torch.
+    ea, ta = pair([0.1, 0.2], requires_grad=False)
+    same(ea == 0.1, ta == 0.1)
+    same(ea < 0.1, ta < 0.1)
+    same(ea + 0.1, ta + 0.1, exact=True)
+    same(0.1 * ea, 0.1 * ta, exact=True)
+    ea[1] = 0.1
+    ta[1] = 0.1
+    same(ea, ta, exact=True)
+    ea.copy_(0.3)
+    ta.copy_(torch.tensor(0.3, dtype=torch.float64))
+    same(ea, ta, exact=True)
+    ea.fill_(0.7)
+    ta.fill_(0.7)
+    same(ea, ta, exact=True)
+    same(ea**0.1, ta**0.1, exact=True)
+    same(0.1**ea, 0.1**ta)

@@ -199,8 +199,8 @@ def neg(a: Tensor) -> Tensor:
 
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if isinstance(a, Tensor):
-        return a, as_tensor(b, a, "other")
-    b = as_tensor(b, None, "other")
+        return a, as_tensor(b, a)
+    b = as_tensor(b)
     return as_tensor(a, b, "self"), b
 
 
@@ -249,14 +249,20 @@ class PowBackward2(Node):
         return (grad * self.saved("result") * self.log_base,)
 
 
+def _with_number(t: Tensor, number: float) -> np.dtype:
+    """The dtype of ``t`` combined with a Python number, as PyTorch: a float turns an integer
+    tensor into float32, otherwise the tensor's dtype wins."""
+    return float32 if isinstance(number, float) and t.dtype not in (float32, float64) else t.dtype
+
+
 def pow(a: Any, b: Any) -> Tensor:
     r"""$a^b$: tensor to a number, tensor to a tensor, or number to a tensor."""
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
         if not isinstance(b, int | float) or isinstance(b, bool):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(b).__name__}")
-        exponent = b
+        exponent, dtype = b, _with_number(a, b)
         return _record(
-            np.power(a._array, np.asarray(exponent, dtype=a.dtype)),
+            np.power(a._array.astype(dtype), np.asarray(exponent, dtype=dtype)),
             (a,),
             lambda: PowBackward0(a, exponent),
         )
@@ -265,8 +271,8 @@ def pow(a: Any, b: Any) -> Tensor:
         return _record(np.power(a._array, b._array), (a, b), lambda: PowBackward1(a, b))
     if not isinstance(a, int | float) or isinstance(a, bool) or a <= 0:
         raise ValueError(f"base must be a positive number when the exponent is a Tensor, got {a!r}")
-    base = a
-    out = np.power(np.asarray(base, dtype=b.dtype), b._array)
+    base, dtype = a, _with_number(b, a)
+    out = np.power(np.asarray(base, dtype=dtype), b._array.astype(dtype))
     result = _record(out, (b,), lambda: PowBackward2(base, b))
     if result._grad_fn is not None:  # the node saves the result itself: attach it now
         result._grad_fn.save(result=result)
@@ -343,34 +349,39 @@ def _unary(a: Tensor, value: np.ndarray, node: type[_SavesResult]) -> Tensor:
     return result
 
 
+def _floating(a: Tensor) -> np.ndarray:
+    """``a``'s values, integers and bools as float32 (PyTorch's default dtype)."""
+    return a._array if a.dtype in (float32, float64) else a._array.astype(float32)
+
+
 def exp(a: Tensor) -> Tensor:
     """$e^a$ elementwise."""
-    return _unary(a, np.exp(a._array), ExpBackward0)
+    return _unary(a, np.exp(_floating(a)), ExpBackward0)
 
 
 def log(a: Tensor) -> Tensor:
     r"""$\ln a$ elementwise (``nan``/``-inf`` outside $a > 0$, as PyTorch)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.log(a._array)
+        value = np.log(_floating(a))
     return _record(value, (a,), lambda: LogBackward0(a))
 
 
 def tanh(a: Tensor) -> Tensor:
     r"""$\tanh a$ elementwise."""
-    return _unary(a, np.tanh(a._array), TanhBackward0)
+    return _unary(a, np.tanh(_floating(a)), TanhBackward0)
 
 
 def sigmoid(a: Tensor) -> Tensor:
     r"""$\sigma(a) = 1 / (1 + e^{-a})$ elementwise, computed without overflow."""
-    x = a._array
+    x = _floating(a)
     e = np.exp(-np.abs(x))  # in (0, 1]: no overflow; e / (1 + e) keeps the tiny values of x < 0
     value = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-    return _unary(a, value.astype(a.dtype), SigmoidBackward0)
+    return _unary(a, value, SigmoidBackward0)
 
 
 def relu(a: Tensor) -> Tensor:
     r"""$\max(a, 0)$ elementwise."""
-    return _unary(a, np.maximum(a._array, 0).astype(a.dtype), ReluBackward0)
+    return _unary(a, np.maximum(a._array, 0), ReluBackward0)
 
 
 def abs(a: Tensor) -> Tensor:
@@ -662,7 +673,7 @@ class IndexAddBackward0(Node):
         self.key = key
 
     def apply(self, grad: Tensor) -> _Grads:
-        return (_getitem(grad, self.key, basic=False),)
+        return (_index(grad, self.key),)
 
 
 def index_add_into_zeros(g: Tensor, key: Any, shape: tuple[int, ...]) -> Tensor:
@@ -672,19 +683,18 @@ def index_add_into_zeros(g: Tensor, key: Any, shape: tuple[int, ...]) -> Tensor:
     return _record(out, (g,), lambda: IndexAddBackward0(g, key))
 
 
-def _getitem(a: Tensor, key: Any, *, basic: bool) -> Tensor:
-    out = a._array[key]
-    if basic:
-        ints = builtins.any(_is_int(p) for p in key)
-        node = SelectBackward0 if ints else SliceBackward0
-        return _record(out, (a,), lambda: node(a, key), view_of=a)
-    return _record(np.array(out), (a,), lambda: IndexBackward0(a, key))
+def _index(a: Tensor, key: Any) -> Tensor:
+    """``a[key]`` as a copy: advanced indexing, and the gradient of an assigned value."""
+    return _record(np.array(a._array[key]), (a,), lambda: IndexBackward0(a, key))
 
 
 def getitem(a: Tensor, key: Any) -> Tensor:
     """``a[key]``: basic indexing (ints, slices) gives a view, advanced indexing a copy."""
     parts, basic = _key(key)
-    return _getitem(a, parts, basic=basic)
+    if not basic:
+        return _index(a, parts)
+    node = SelectBackward0 if builtins.any(_is_int(p) for p in parts) else SliceBackward0
+    return _record(a._array[parts], (a,), lambda: node(a, parts), view_of=a)
 
 
 class CopySlices(Node):
@@ -695,8 +705,8 @@ class CopySlices(Node):
         self.key, self.value_shape = key, value.shape
 
     def apply(self, grad: Tensor) -> _Grads:
-        ga = index_put(grad, self.key, as_tensor(0.0, grad))
-        gv = _unbroadcast(_getitem(grad, self.key, basic=False), self.value_shape)
+        ga = index_put(grad, self.key, as_tensor(0.0))  # cast into grad's dtype by numpy
+        gv = _unbroadcast(_index(grad, self.key), self.value_shape)
         return ga, gv
 
 
@@ -810,7 +820,7 @@ def copy_from(a: Tensor, source: Any) -> Tensor:
 
 def compare(a: Tensor, b: Any, op: Callable[..., np.ndarray]) -> Tensor:
     """An elementwise comparison: a bool tensor that never requires grad."""
-    b = as_tensor(b, a, "other")
+    b = as_tensor(b, a)
     return Tensor._wrap(np.asarray(op(a._array, b._array)))
 
 
