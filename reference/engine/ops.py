@@ -31,7 +31,7 @@ import numpy as np
 
 from reference.engine.grad_mode import is_grad_enabled
 from reference.engine.node import Node
-from reference.engine.tensor import Tensor, float32, float64, int64
+from reference.engine.tensor import Tensor, bool_, float32, float64, int64
 
 _Grads = tuple[Tensor | None, ...]
 
@@ -49,9 +49,9 @@ def as_tensor(value: Any, like: Tensor | None = None, name: str = "other") -> Te
             dtype = like.dtype
         elif isinstance(value, float | np.floating):
             dtype = float32
-        elif like is not None:
-            dtype = like.dtype
-        else:
+        elif like is not None and (like.dtype != bool_ or isinstance(value, bool | np.bool_)):
+            dtype = like.dtype  # an int next to an integer tensor, a bool next to any
+        else:  # an int next to a bool tensor, or alone
             dtype = np.asarray(value).dtype
         return Tensor._wrap(np.asarray(value, dtype=dtype))
     if isinstance(value, list | tuple | np.ndarray):
@@ -75,16 +75,17 @@ def _record(
 
 
 def _unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum ``grad`` over the dimensions broadcasting added to an input of ``shape``."""
+    """Sum ``grad`` over the dimensions broadcasting added to an input of ``shape``.
+
+    Those are the leading dimensions ``grad`` has in excess and the ones where ``shape`` has
+    size 1 (summing a dimension of size 1 changes nothing). ``grad`` may also have fewer
+    dimensions than ``shape``: a value with leading ones assigned by index (``a[0] = v[None]``).
+    """
     if grad.shape == shape:
         return grad
-    if grad.ndim < len(shape):  # a[0] = v of shape (1, n): v's leading ones were dropped
-        grad = grad.reshape((1,) * (len(shape) - grad.ndim) + grad.shape)
-    extra = grad.ndim - len(shape)
-    dims = list(range(extra)) + [
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
-    ]
-    return sum(grad, dims, False).reshape(shape) if dims else grad.reshape(shape)
+    lead = grad.ndim - len(shape)
+    dims = [i for i in range(grad.ndim) if i < lead or shape[i - lead] == 1]
+    return sum(grad, dims).reshape(shape)
 
 
 def _dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None:
@@ -187,8 +188,10 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """$a / b$ with broadcasting."""
+    """$a / b$ with broadcasting (integers divide into float32, as in PyTorch)."""
     a, b = _operands(a, b)
+    if a.dtype not in (float32, float64):  # then b is not floating either
+        a, b = _cast(a, float32), _cast(b, float32)
     return _record(a._array / b._array, (a, b), lambda: DivBackward0(a, b))
 
 
@@ -198,10 +201,24 @@ def neg(a: Tensor) -> Tensor:
 
 
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors; an integer or bool one takes the other's floating dtype, as in
+    PyTorch (numpy would widen int64 with float32 to float64)."""
     if isinstance(a, Tensor):
-        return a, as_tensor(b, a)
-    b = as_tensor(b)
-    return as_tensor(a, b, "self"), b
+        b = as_tensor(b, a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, b, "self")
+    if a.dtype in (float32, float64) and b.dtype not in (float32, float64):
+        return a, _cast(b, a.dtype)
+    if b.dtype in (float32, float64) and a.dtype not in (float32, float64):
+        return _cast(a, b.dtype), b
+    return a, b
+
+
+def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
+    """An integer or bool tensor (never on the graph) in ``dtype``, sharing its version counter
+    (a node that saves it still sees in-place changes of the original)."""
+    return Tensor._wrap(t._array.astype(dtype), version=t._version_counter)
 
 
 # ---------------------------------------------------------------- powers
@@ -476,14 +493,14 @@ def expand(a: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 class _ReduceBackward(Node):
-    def __init__(self, a: Tensor, dims: tuple[int, ...] | None, keepdim: bool) -> None:
+    def __init__(self, a: Tensor, dims: tuple[int, ...] | None) -> None:
         super().__init__((a,))
-        self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
+        self.shape, self.dims = a.shape, dims
         # a 0-d tensor reduced along dim 0 (or -1) is its own single entry, as in PyTorch
         self.count = int(np.prod([a.shape[d] for d in dims])) if dims and a.ndim else a.numel()
 
     def _spread(self, grad: Tensor) -> Tensor:
-        if self.dims is not None and not self.keepdim:
+        if self.dims is not None:  # put the reduced dimensions back (kept ones stay)
             kept = tuple(1 if i in self.dims else n for i, n in enumerate(self.shape))
             grad = grad.reshape(kept)
         return expand(grad, self.shape)
@@ -516,9 +533,9 @@ def sum(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
     dims = _dims(dim, a.ndim)
     node = SumBackward0 if dims is None else SumBackward1
     axis = dims if a.ndim else None
-    value = np.sum(a._array, axis=axis, keepdims=keepdim if dims is not None else False)
+    value = np.sum(a._array, axis=axis, keepdims=keepdim)
     dtype = a.dtype if a.dtype in (float32, float64) else int64  # PyTorch sums ints into int64
-    return _record(np.asarray(value, dtype=dtype), (a,), lambda: node(a, dims, keepdim))
+    return _record(np.asarray(value, dtype=dtype), (a,), lambda: node(a, dims))
 
 
 def mean(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
@@ -528,8 +545,8 @@ def mean(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
     dims = _dims(dim, a.ndim)
     node = MeanBackward0 if dims is None else MeanBackward1
     axis = dims if a.ndim else None
-    value = np.mean(a._array, axis=axis, keepdims=keepdim if dims is not None else False)
-    return _record(np.asarray(value, dtype=a.dtype), (a,), lambda: node(a, dims, keepdim))
+    value = np.mean(a._array, axis=axis, keepdims=keepdim)  # float32 stays float32
+    return _record(np.asarray(value), (a,), lambda: node(a, dims))
 
 
 # ---------------------------------------------------------------- shapes
@@ -840,7 +857,9 @@ def in_place(target: Tensor, compute: Callable[[Tensor], Tensor], what: str) -> 
     * otherwise, while recording, the tensor's history is extended: its ``grad_fn`` becomes
       the node of the operation, whose input is the tensor as it was before;
     * every in-place change bumps the version counter shared with views and detached copies,
-      so that a node that saved the old values refuses to use them.
+      so that a node that saved the old values refuses to use them;
+    * the result must fit the tensor: its shape, and a dtype of the same kind or lower (an
+      integer tensor cannot take a float result, a bool tensor an integer one).
     """
     recording = is_grad_enabled()
     if recording and target._requires_grad and target._grad_fn is None:
@@ -865,7 +884,12 @@ def in_place(target: Tensor, compute: Callable[[Tensor], Tensor], what: str) -> 
         raise RuntimeError(
             f"{what}: the result has shape {result.shape}, which does not fit in {target.shape}"
         )
-    np.copyto(target._array, result._array, casting="unsafe")
+    if not np.can_cast(result.dtype, target.dtype, casting="same_kind"):  # PyTorch's rule too
+        raise RuntimeError(
+            f"{what}: result type {result.dtype} can't be cast to the desired output type "
+            f"{target.dtype}"
+        )
+    np.copyto(target._array, result._array)
     target._bump()
     if recording and result._requires_grad:
         target._grad_fn, target._requires_grad = result._grad_fn, True
