@@ -207,7 +207,7 @@ def test_lists_and_arrays_as_operands_take_the_tensor_dtype():
     # Engine contract (torch refuses a list operand): the list becomes a tensor of the
     # other operand's dtype; the expected values are numpy's.
     e = E.tensor(A, dtype=E.float64)
-    row = [1.0, 2.0, 3.0]
+    row = [0.1, 0.2, 0.3]  # not float32 numbers: the list must be read in float64
     for out in (e + row, row + e):
         assert out.dtype == E.float64
         np.testing.assert_array_equal(out.numpy(), np.array(A) + np.array(row))
@@ -1335,3 +1335,45 @@ def test_an_integer_operand_saved_for_backward_is_still_watched():
         t_out.sum().backward()
     with pytest.raises(RuntimeError, match=MODIFIED):
         e_out.sum().backward()
+
+
+def test_only_the_gradients_that_are_needed_are_computed():
+    # Like torch, a node computes no gradient for an input that does not require grad: here
+    # the unneeded one would overflow (a warning, an error under these specs).
+    cases = [  # (a, b, needs, op, the weight of the output)
+        ([1e-200], [-1.0], (False, True), lambda a, b: a**b, [1.0]),
+        ([0.0, 2.0], [2.0, 3.0], (True, False), lambda a, b: a**b, [1.0, 1.0]),
+        ([1e-100], [1e-10], (False, True), lambda a, b: a / b, [1e300]),
+    ]
+    for a, b, needs, op, v in cases:
+        ea, ta = pair(a, needs[0])
+        eb, tb = pair(b, needs[1])
+        e_out, t_out = op(ea, eb), op(ta, tb)
+        t_out.backward(torch.tensor(v, dtype=torch.float64))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            e_out.backward(E.tensor(v, dtype=E.float64))
+        same(ea.grad, ta.grad)
+        same(eb.grad, tb.grad)
+
+
+@pytest.mark.parametrize(
+    "dtypes",
+    [
+        ("float32", "float64"),
+        ("float64", "float32"),
+        ("int32", "int64"),
+        ("int64", "int32"),
+        ("bool", "int32"),
+        ("int32", "float32"),
+    ],
+)
+def test_tensors_of_two_dtypes_promote_like_torch(dtypes):
+    ea, ta = pair([[1, 2, 3], [4, 5, 6]], requires_grad=False, dtype=dtypes[0])
+    eb, tb = pair([1, 0, 2], requires_grad=False, dtype=dtypes[1])
+    for op in (lambda a, b: a + b, lambda a, b: b * a, lambda a, b: a - b):
+        if "bool" in dtypes and op(1, 1) == 0:  # torch refuses subtraction with bools
+            continue
+        same(op(ea, eb), op(ta, tb))
+    e_out, t_out = ea / (eb + 1), ta / (tb + 1)
+    same(e_out, t_out)

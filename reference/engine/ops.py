@@ -434,7 +434,7 @@ class _MatmulBackward(Node):
                 ga = grad * b
         if self.needs[1]:
             a = self.saved("a")
-            if (nda == 2 and ndb == 2) or nda == 2:
+            if nda == 2:  # (m, k) @ (k, n) or (m, k) @ (k,)
                 gb = a.t() @ grad
             elif ndb == 2:
                 gb = a.reshape(-1, 1) @ grad.reshape(1, -1)
@@ -623,8 +623,9 @@ class PermuteBackward0(Node):
         return (permute_reversed(grad),)
 
 
-def transpose(a: Tensor, dim0: int, dim1: int, name: str = "TransposeBackward0") -> Tensor:
-    """``a`` with dimensions ``dim0`` and ``dim1`` swapped (a view)."""
+def transpose(a: Tensor, dim0: int, dim1: int, name: str | None = None) -> Tensor:
+    """``a`` with dimensions ``dim0`` and ``dim1`` swapped (a view); ``name="TBackward0"``
+    records the node of ``t()``, anything else ``TransposeBackward0``."""
     d0, d1 = (_dims(d, a.ndim)[0] for d in (dim0, dim1))  # type: ignore[index]
     node = TBackward0 if name == "TBackward0" else TransposeBackward0
     out = np.swapaxes(a._array, d0, d1) if a.ndim else a._array
