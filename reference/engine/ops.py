@@ -155,9 +155,8 @@ class DivBackward0(Node):
     def apply(self, grad: Tensor) -> _Grads:
         b = self.saved("b")
         ga = _unbroadcast(grad / b, self.shapes[0]) if self.needs[0] else None
-        gb = None
-        if self.needs[1]:
-            gb = _unbroadcast(-grad * self.saved("a") / (b * b), self.shapes[1])
+        a = self.saved("a") if self.needs[1] else None
+        gb = _unbroadcast(-grad * a / (b * b), self.shapes[1]) if a is not None else None
         return ga, gb
 
 
