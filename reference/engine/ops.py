@@ -558,12 +558,12 @@ def _parse_shape(shape: tuple[Any, ...], numel: int) -> tuple[int, ...]:
         raise TypeError(f"shape must be ints, got {shape!r}")
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred (at most one -1 in the shape)")
-    known = int(np.prod([n for n in shape if n != -1]))
+    known = int(np.prod([n for n in shape if n != -1]))  # >= 0 once no n < -1 is left
     if builtins.any(n < -1 for n in shape) or (
-        (-1 in shape and (known == 0 or numel % known)) or (-1 not in shape and known != numel)
+        (-1 in shape and (known <= 0 or numel % known)) or (-1 not in shape and known != numel)
     ):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return tuple(numel // known if n == -1 else n for n in shape)
+    return tuple(shape)  # numpy infers the -1
 
 
 class ViewBackward0(Node):
