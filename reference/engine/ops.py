@@ -419,27 +419,28 @@ class _MatmulBackward(Node):
             self.save(b=b)
 
     def apply(self, grad: Tensor) -> _Grads:
-        ga = gb = None
-        nda, ndb = self.ndims
-        if self.needs[0]:
-            b = self.saved("b")
-            if nda == 2 and ndb == 2:
-                ga = grad @ b.t()
-            elif nda == 2:  # (m, k) @ (k,) -> (m,)
-                ga = grad.reshape(-1, 1) @ b.reshape(1, -1)
-            elif ndb == 2:  # (k,) @ (k, n) -> (n,)
-                ga = b @ grad
-            else:
-                ga = grad * b
-        if self.needs[1]:
-            a = self.saved("a")
-            if nda == 2:  # (m, k) @ (k, n) or (m, k) @ (k,)
-                gb = a.t() @ grad
-            elif ndb == 2:
-                gb = a.reshape(-1, 1) @ grad.reshape(1, -1)
-            else:
-                gb = grad * a
-        return ga, gb
+        return (
+            self._grad_a(grad) if self.needs[0] else None,
+            self._grad_b(grad) if self.needs[1] else None,
+        )
+
+    def _grad_a(self, grad: Tensor) -> Tensor:
+        b, (nda, ndb) = self.saved("b"), self.ndims
+        if nda == 2 and ndb == 2:
+            return grad @ b.t()
+        if nda == 2:  # (m, k) @ (k,) -> (m,)
+            return grad.reshape(-1, 1) @ b.reshape(1, -1)
+        if ndb == 2:  # (k,) @ (k, n) -> (n,)
+            return b @ grad
+        return grad * b
+
+    def _grad_b(self, grad: Tensor) -> Tensor:
+        a, (nda, ndb) = self.saved("a"), self.ndims
+        if nda == 2:  # (m, k) @ (k, n) or (m, k) @ (k,)
+            return a.t() @ grad
+        if ndb == 2:
+            return a.reshape(-1, 1) @ grad.reshape(1, -1)
+        return grad * a
 
 
 class MmBackward0(_MatmulBackward):
