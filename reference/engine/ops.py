@@ -31,7 +31,7 @@ import numpy as np
 
 from reference.engine.grad_mode import is_grad_enabled
 from reference.engine.node import Node
-from reference.engine.tensor import Tensor, float32, float64
+from reference.engine.tensor import Tensor, bool_, float32, float64, int64
 
 _Grads = tuple[Tensor | None, ...]
 
@@ -49,9 +49,9 @@ def as_tensor(value: Any, like: Tensor | None = None, name: str = "other") -> Te
             dtype = like.dtype
         elif isinstance(value, float | np.floating):
             dtype = float32
-        elif like is not None:
-            dtype = like.dtype
-        else:
+        elif like is not None and (like.dtype != bool_ or isinstance(value, bool | np.bool_)):
+            dtype = like.dtype  # an int next to an integer tensor, a bool next to any
+        else:  # an int next to a bool tensor, or alone
             dtype = np.asarray(value).dtype
         return Tensor._wrap(np.asarray(value, dtype=dtype))
     if isinstance(value, list | tuple | np.ndarray):
@@ -75,14 +75,17 @@ def _record(
 
 
 def _unbroadcast(grad: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum ``grad`` over the dimensions broadcasting added to an input of ``shape``."""
+    """Sum ``grad`` over the dimensions broadcasting added to an input of ``shape``.
+
+    Those are the leading dimensions ``grad`` has in excess and the ones where ``shape`` has
+    size 1 (summing a dimension of size 1 changes nothing). ``grad`` may also have fewer
+    dimensions than ``shape``: a value with leading ones assigned by index (``a[0] = v[None]``).
+    """
     if grad.shape == shape:
         return grad
-    extra = grad.ndim - len(shape)
-    dims = list(range(extra)) + [
-        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
-    ]
-    return sum(grad, dims, False).reshape(shape) if dims else grad.reshape(shape)
+    lead = grad.ndim - len(shape)
+    dims = [i for i in range(grad.ndim) if i < lead or shape[i - lead] == 1]
+    return sum(grad, dims).reshape(shape)
 
 
 def _dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None:
@@ -152,9 +155,8 @@ class DivBackward0(Node):
     def apply(self, grad: Tensor) -> _Grads:
         b = self.saved("b")
         ga = _unbroadcast(grad / b, self.shapes[0]) if self.needs[0] else None
-        gb = None
-        if self.needs[1]:
-            gb = _unbroadcast(-grad * self.saved("a") / (b * b), self.shapes[1])
+        a = self.saved("a") if self.needs[1] else None
+        gb = _unbroadcast(-grad * a / (b * b), self.shapes[1]) if a is not None else None
         return ga, gb
 
 
@@ -185,8 +187,10 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 def div(a: Any, b: Any) -> Tensor:
-    """$a / b$ with broadcasting."""
+    """$a / b$ with broadcasting (integers divide into float32, as in PyTorch)."""
     a, b = _operands(a, b)
+    if a.dtype not in (float32, float64):  # then b is not floating either
+        a, b = _cast(a, float32), _cast(b, float32)
     return _record(a._array / b._array, (a, b), lambda: DivBackward0(a, b))
 
 
@@ -196,10 +200,24 @@ def neg(a: Tensor) -> Tensor:
 
 
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors; an integer or bool one takes the other's floating dtype, as in
+    PyTorch (numpy would widen int64 with float32 to float64)."""
     if isinstance(a, Tensor):
-        return a, as_tensor(b, a, "other")
-    b = as_tensor(b, None, "other")
-    return as_tensor(a, b, "self"), b
+        b = as_tensor(b, a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, b, "self")
+    if a.dtype in (float32, float64) and b.dtype not in (float32, float64):
+        return a, _cast(b, a.dtype)
+    if b.dtype in (float32, float64) and a.dtype not in (float32, float64):
+        return _cast(a, b.dtype), b
+    return a, b
+
+
+def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
+    """An integer or bool tensor (never on the graph) in ``dtype``, sharing its version counter
+    (a node that saves it still sees in-place changes of the original)."""
+    return Tensor._wrap(t._array.astype(dtype), version=t._version_counter)
 
 
 # ---------------------------------------------------------------- powers
@@ -247,14 +265,20 @@ class PowBackward2(Node):
         return (grad * self.saved("result") * self.log_base,)
 
 
+def _with_number(t: Tensor, number: float) -> np.dtype:
+    """The dtype of ``t`` combined with a Python number, as PyTorch: a float turns an integer
+    tensor into float32, otherwise the tensor's dtype wins."""
+    return float32 if isinstance(number, float) and t.dtype not in (float32, float64) else t.dtype
+
+
 def pow(a: Any, b: Any) -> Tensor:
     r"""$a^b$: tensor to a number, tensor to a tensor, or number to a tensor."""
     if isinstance(a, Tensor) and not isinstance(b, Tensor):
         if not isinstance(b, int | float) or isinstance(b, bool):
             raise TypeError(f"exponent must be a number or a Tensor, got {type(b).__name__}")
-        exponent = b
+        exponent, dtype = b, _with_number(a, b)
         return _record(
-            np.power(a._array, np.asarray(exponent, dtype=a.dtype)),
+            np.power(a._array.astype(dtype), np.asarray(exponent, dtype=dtype)),
             (a,),
             lambda: PowBackward0(a, exponent),
         )
@@ -263,8 +287,8 @@ def pow(a: Any, b: Any) -> Tensor:
         return _record(np.power(a._array, b._array), (a, b), lambda: PowBackward1(a, b))
     if not isinstance(a, int | float) or isinstance(a, bool) or a <= 0:
         raise ValueError(f"base must be a positive number when the exponent is a Tensor, got {a!r}")
-    base = a
-    out = np.power(np.asarray(base, dtype=b.dtype), b._array)
+    base, dtype = a, _with_number(b, a)
+    out = np.power(np.asarray(base, dtype=dtype), b._array.astype(dtype))
     result = _record(out, (b,), lambda: PowBackward2(base, b))
     if result._grad_fn is not None:  # the node saves the result itself: attach it now
         result._grad_fn.save(result=result)
@@ -341,34 +365,39 @@ def _unary(a: Tensor, value: np.ndarray, node: type[_SavesResult]) -> Tensor:
     return result
 
 
+def _floating(a: Tensor) -> np.ndarray:
+    """``a``'s values, integers and bools as float32 (PyTorch's default dtype)."""
+    return a._array if a.dtype in (float32, float64) else a._array.astype(float32)
+
+
 def exp(a: Tensor) -> Tensor:
     """$e^a$ elementwise."""
-    return _unary(a, np.exp(a._array), ExpBackward0)
+    return _unary(a, np.exp(_floating(a)), ExpBackward0)
 
 
 def log(a: Tensor) -> Tensor:
     r"""$\ln a$ elementwise (``nan``/``-inf`` outside $a > 0$, as PyTorch)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = np.log(a._array)
+        value = np.log(_floating(a))
     return _record(value, (a,), lambda: LogBackward0(a))
 
 
 def tanh(a: Tensor) -> Tensor:
     r"""$\tanh a$ elementwise."""
-    return _unary(a, np.tanh(a._array), TanhBackward0)
+    return _unary(a, np.tanh(_floating(a)), TanhBackward0)
 
 
 def sigmoid(a: Tensor) -> Tensor:
     r"""$\sigma(a) = 1 / (1 + e^{-a})$ elementwise, computed without overflow."""
-    x = a._array
-    with np.errstate(over="ignore"):
-        value = np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), 1 - 1 / (1 + np.exp(-np.abs(x))))
-    return _unary(a, value.astype(a.dtype), SigmoidBackward0)
+    x = _floating(a)
+    e = np.exp(-np.abs(x))  # in (0, 1]: no overflow; e / (1 + e) keeps the tiny values of x < 0
+    value = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return _unary(a, value, SigmoidBackward0)
 
 
 def relu(a: Tensor) -> Tensor:
     r"""$\max(a, 0)$ elementwise."""
-    return _unary(a, np.maximum(a._array, 0).astype(a.dtype), ReluBackward0)
+    return _unary(a, np.maximum(a._array, 0), ReluBackward0)
 
 
 def abs(a: Tensor) -> Tensor:
@@ -390,27 +419,28 @@ class _MatmulBackward(Node):
             self.save(b=b)
 
     def apply(self, grad: Tensor) -> _Grads:
-        ga = gb = None
-        nda, ndb = self.ndims
-        if self.needs[0]:
-            b = self.saved("b")
-            if nda == 2 and ndb == 2:
-                ga = grad @ b.t()
-            elif nda == 2:  # (m, k) @ (k,) -> (m,)
-                ga = grad.reshape(-1, 1) @ b.reshape(1, -1)
-            elif ndb == 2:  # (k,) @ (k, n) -> (n,)
-                ga = b @ grad
-            else:
-                ga = grad * b
-        if self.needs[1]:
-            a = self.saved("a")
-            if (nda == 2 and ndb == 2) or nda == 2:
-                gb = a.t() @ grad
-            elif ndb == 2:
-                gb = a.reshape(-1, 1) @ grad.reshape(1, -1)
-            else:
-                gb = grad * a
-        return ga, gb
+        return (
+            self._grad_a(grad) if self.needs[0] else None,
+            self._grad_b(grad) if self.needs[1] else None,
+        )
+
+    def _grad_a(self, grad: Tensor) -> Tensor:
+        b, (nda, ndb) = self.saved("b"), self.ndims
+        if nda == 2 and ndb == 2:
+            return grad @ b.t()
+        if nda == 2:  # (m, k) @ (k,) -> (m,)
+            return grad.reshape(-1, 1) @ b.reshape(1, -1)
+        if ndb == 2:  # (k,) @ (k, n) -> (n,)
+            return b @ grad
+        return grad * b
+
+    def _grad_b(self, grad: Tensor) -> Tensor:
+        a, (nda, ndb) = self.saved("a"), self.ndims
+        if nda == 2:  # (m, k) @ (k, n) or (m, k) @ (k,)
+            return a.t() @ grad
+        if ndb == 2:
+            return a.reshape(-1, 1) @ grad.reshape(1, -1)
+        return grad * a
 
 
 class MmBackward0(_MatmulBackward):
@@ -463,13 +493,14 @@ def expand(a: Tensor, shape: tuple[int, ...]) -> Tensor:
 
 
 class _ReduceBackward(Node):
-    def __init__(self, a: Tensor, dims: tuple[int, ...] | None, keepdim: bool) -> None:
+    def __init__(self, a: Tensor, dims: tuple[int, ...] | None) -> None:
         super().__init__((a,))
-        self.shape, self.dims, self.keepdim = a.shape, dims, keepdim
-        self.count = a.numel() if dims is None else int(np.prod([a.shape[d] for d in dims]))
+        self.shape, self.dims = a.shape, dims
+        # a 0-d tensor reduced along dim 0 (or -1) is its own single entry, as in PyTorch
+        self.count = int(np.prod([a.shape[d] for d in dims])) if dims and a.ndim else a.numel()
 
     def _spread(self, grad: Tensor) -> Tensor:
-        if self.dims is not None and not self.keepdim:
+        if self.dims is not None:  # put the reduced dimensions back (kept ones stay)
             kept = tuple(1 if i in self.dims else n for i, n in enumerate(self.shape))
             grad = grad.reshape(kept)
         return expand(grad, self.shape)
@@ -501,8 +532,10 @@ def sum(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False
     r"""$\sum$ of all entries, or along ``dim``."""
     dims = _dims(dim, a.ndim)
     node = SumBackward0 if dims is None else SumBackward1
-    value = np.sum(a._array, axis=dims, keepdims=keepdim if dims is not None else False)
-    return _record(np.asarray(value, dtype=a.dtype), (a,), lambda: node(a, dims, keepdim))
+    axis = dims if a.ndim else None
+    value = np.sum(a._array, axis=axis, keepdims=keepdim)
+    dtype = a.dtype if a.dtype in (float32, float64) else int64  # PyTorch sums ints into int64
+    return _record(np.asarray(value, dtype=dtype), (a,), lambda: node(a, dims))
 
 
 def mean(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
@@ -511,8 +544,9 @@ def mean(a: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = Fals
         raise TypeError(f"mean needs a floating-point tensor, got dtype {a.dtype}")
     dims = _dims(dim, a.ndim)
     node = MeanBackward0 if dims is None else MeanBackward1
-    value = np.mean(a._array, axis=dims, keepdims=keepdim if dims is not None else False)
-    return _record(np.asarray(value, dtype=a.dtype), (a,), lambda: node(a, dims, keepdim))
+    axis = dims if a.ndim else None
+    value = np.mean(a._array, axis=axis, keepdims=keepdim)  # float32 stays float32
+    return _record(np.asarray(value), (a,), lambda: node(a, dims))
 
 
 # ---------------------------------------------------------------- shapes
@@ -525,12 +559,12 @@ def _parse_shape(shape: tuple[Any, ...], numel: int) -> tuple[int, ...]:
         raise TypeError(f"shape must be ints, got {shape!r}")
     if shape.count(-1) > 1:
         raise RuntimeError("only one dimension can be inferred (at most one -1 in the shape)")
-    known = int(np.prod([n for n in shape if n != -1]))
+    known = int(np.prod([n for n in shape if n != -1]))  # >= 0 once no n < -1 is left
     if builtins.any(n < -1 for n in shape) or (
-        (-1 in shape and (known == 0 or numel % known)) or (-1 not in shape and known != numel)
+        (-1 in shape and (known <= 0 or numel % known)) or (-1 not in shape and known != numel)
     ):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return tuple(numel // known if n == -1 else n for n in shape)
+    return tuple(shape)  # numpy infers the -1
 
 
 class ViewBackward0(Node):
@@ -589,8 +623,9 @@ class PermuteBackward0(Node):
         return (permute_reversed(grad),)
 
 
-def transpose(a: Tensor, dim0: int, dim1: int, name: str = "TransposeBackward0") -> Tensor:
-    """``a`` with dimensions ``dim0`` and ``dim1`` swapped (a view)."""
+def transpose(a: Tensor, dim0: int, dim1: int, name: str | None = None) -> Tensor:
+    """``a`` with dimensions ``dim0`` and ``dim1`` swapped (a view); ``name="TBackward0"``
+    records the node of ``t()``, anything else ``TransposeBackward0``."""
     d0, d1 = (_dims(d, a.ndim)[0] for d in (dim0, dim1))  # type: ignore[index]
     node = TBackward0 if name == "TBackward0" else TransposeBackward0
     out = np.swapaxes(a._array, d0, d1) if a.ndim else a._array
@@ -656,7 +691,7 @@ class IndexAddBackward0(Node):
         self.key = key
 
     def apply(self, grad: Tensor) -> _Grads:
-        return (_getitem(grad, self.key, basic=False),)
+        return (_index(grad, self.key),)
 
 
 def index_add_into_zeros(g: Tensor, key: Any, shape: tuple[int, ...]) -> Tensor:
@@ -666,19 +701,18 @@ def index_add_into_zeros(g: Tensor, key: Any, shape: tuple[int, ...]) -> Tensor:
     return _record(out, (g,), lambda: IndexAddBackward0(g, key))
 
 
-def _getitem(a: Tensor, key: Any, *, basic: bool) -> Tensor:
-    out = a._array[key]
-    if basic:
-        ints = builtins.any(_is_int(p) for p in key)
-        node = SelectBackward0 if ints else SliceBackward0
-        return _record(out, (a,), lambda: node(a, key), view_of=a)
-    return _record(np.array(out), (a,), lambda: IndexBackward0(a, key))
+def _index(a: Tensor, key: Any) -> Tensor:
+    """``a[key]`` as a copy: advanced indexing, and the gradient of an assigned value."""
+    return _record(np.array(a._array[key]), (a,), lambda: IndexBackward0(a, key))
 
 
 def getitem(a: Tensor, key: Any) -> Tensor:
     """``a[key]``: basic indexing (ints, slices) gives a view, advanced indexing a copy."""
     parts, basic = _key(key)
-    return _getitem(a, parts, basic=basic)
+    if not basic:
+        return _index(a, parts)
+    node = SelectBackward0 if builtins.any(_is_int(p) for p in parts) else SliceBackward0
+    return _record(a._array[parts], (a,), lambda: node(a, parts), view_of=a)
 
 
 class CopySlices(Node):
@@ -689,8 +723,8 @@ class CopySlices(Node):
         self.key, self.value_shape = key, value.shape
 
     def apply(self, grad: Tensor) -> _Grads:
-        ga = index_put(grad, self.key, as_tensor(0.0, grad))
-        gv = _unbroadcast(_getitem(grad, self.key, basic=False), self.value_shape)
+        ga = index_put(grad, self.key, as_tensor(0.0))  # cast into grad's dtype by numpy
+        gv = _unbroadcast(_index(grad, self.key), self.value_shape)
         return ga, gv
 
 
@@ -804,7 +838,7 @@ def copy_from(a: Tensor, source: Any) -> Tensor:
 
 def compare(a: Tensor, b: Any, op: Callable[..., np.ndarray]) -> Tensor:
     """An elementwise comparison: a bool tensor that never requires grad."""
-    b = as_tensor(b, a, "other")
+    b = as_tensor(b, a)
     return Tensor._wrap(np.asarray(op(a._array, b._array)))
 
 
@@ -824,7 +858,9 @@ def in_place(target: Tensor, compute: Callable[[Tensor], Tensor], what: str) -> 
     * otherwise, while recording, the tensor's history is extended: its ``grad_fn`` becomes
       the node of the operation, whose input is the tensor as it was before;
     * every in-place change bumps the version counter shared with views and detached copies,
-      so that a node that saved the old values refuses to use them.
+      so that a node that saved the old values refuses to use them;
+    * the result must fit the tensor: its shape, and a dtype of the same kind or lower (an
+      integer tensor cannot take a float result, a bool tensor an integer one).
     """
     recording = is_grad_enabled()
     if recording and target._requires_grad and target._grad_fn is None:
@@ -842,7 +878,6 @@ def in_place(target: Tensor, compute: Callable[[Tensor], Tensor], what: str) -> 
     if recording:
         old = Tensor._wrap(target._array.copy())
         old._requires_grad, old._grad_fn = target._requires_grad, target._grad_fn
-        old._accumulator = target._accumulator
         result = compute(old)
     else:
         result = compute(target)
@@ -850,7 +885,12 @@ def in_place(target: Tensor, compute: Callable[[Tensor], Tensor], what: str) -> 
         raise RuntimeError(
             f"{what}: the result has shape {result.shape}, which does not fit in {target.shape}"
         )
-    np.copyto(target._array, result._array, casting="unsafe")
+    if not np.can_cast(result.dtype, target.dtype, casting="same_kind"):  # PyTorch's rule too
+        raise RuntimeError(
+            f"{what}: result type {result.dtype} can't be cast to the desired output type "
+            f"{target.dtype}"
+        )
+    np.copyto(target._array, result._array)
     target._bump()
     if recording and result._requires_grad:
         target._grad_fn, target._requires_grad = result._grad_fn, True
