@@ -1,0 +1,693 @@
+"""Specs of the engine's Tensor, backward pass, nodes and grad modes, against PyTorch.
+
+Each spec runs the same small program on ``reference.engine`` and on ``torch`` (the oracle)
+and compares what a user can observe: values, dtypes, shapes, gradients and how they
+accumulate, ``retain_graph``/``create_graph``, hooks (order, replacement, removal),
+``retain_grad``, the non-leaf ``.grad`` warning, grad modes, in-place rules, ``repr`` and
+the Python protocol methods (comparisons, ``len``, ``bool``, ``float``, ``hash``).
+
+Errors: where the engine mimics a PyTorch error, the spec matches the fragment both share,
+anchored at the start (torch's wordings change between releases; these fragments have been
+stable). Where the engine's contract differs (a ``ValueError`` where torch raises
+``RuntimeError``, or a check torch does not make), the engine's documented wording is
+written out here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from reference import engine as E
+
+Module = Any  # torch or reference.engine: the specs below use only their shared API
+
+
+def _np(t: Any) -> np.ndarray:
+    """The values of a torch or engine tensor as a numpy array."""
+    return np.asarray(t.detach().numpy())
+
+
+def _same(engine_value: Any, torch_value: Any) -> None:
+    """Same values, shape and dtype (by name: float32, int64, bool, ...)."""
+    e, t = _np(engine_value), _np(torch_value)
+    assert e.shape == t.shape
+    assert e.dtype == t.dtype
+    np.testing.assert_array_equal(e, t)
+
+
+def _both(program: Callable[[Module], Any]) -> tuple[Any, Any]:
+    """``program`` run on the engine, then on torch."""
+    return program(E), program(torch)
+
+
+def _grad_fn(m: Module) -> Callable[..., Any]:
+    return torch.autograd.grad if m is torch else E.grad
+
+
+def _node_name(node: Any) -> str:
+    """A node's name without torch's C++ namespace (``torch::autograd::CopyBackwards``)."""
+    return node.name().removeprefix("torch::autograd::")
+
+
+def _no_warnings() -> Any:
+    """A context in which any warning fails the spec."""
+    catcher = warnings.catch_warnings()
+    catcher.__enter__()
+    warnings.simplefilter("error")
+    return catcher
+
+
+# ---------------------------------------------------------------- comparisons
+
+
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPARISONS))
+def test_comparisons_are_elementwise_bool_tensors_like_torch(name: str) -> None:
+    # a = [1, 2, 3] against 2: every operator gives a different pattern of the three.
+    compare = COMPARISONS[name]
+    for other in ("tensor", "number", "reflected"):
+
+        def program(m: Module, other: str = other) -> Any:
+            a = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+            b = m.tensor([2.0, 2.0, 2.0])
+            if other == "tensor":
+                return compare(a, b)
+            if other == "number":
+                return compare(a, 2.0)
+            return compare(2.0, a)
+
+        e, t = _both(program)
+        _same(e, t)
+        assert e.requires_grad is False
+        assert e.grad_fn is None
+
+
+def test_comparisons_broadcast_like_torch() -> None:
+    e, t = _both(lambda m: m.tensor([[1.0], [3.0]]) <= m.tensor([1.0, 2.0, 3.0]))
+    _same(e, t)
+
+
+# ---------------------------------------------------------------- Python protocols
+
+
+def test_len_is_the_first_dimension_and_refused_for_a_0d_tensor() -> None:
+    for data in ([1.0, 2.0, 3.0], [[1.0, 2.0]] * 4):
+        assert len(E.tensor(data)) == len(torch.tensor(data))
+    for m in (E, torch):
+        # the same message in both (stable since torch 1.x)
+        with pytest.raises(TypeError, match=r"^len\(\) of a 0-d tensor$"):
+            len(m.tensor(2.0))
+
+
+def test_bool_and_float_of_one_element_tensors_like_torch() -> None:
+    for data in (0.0, 1.5, [0.0], [[-2.0]]):
+        assert bool(E.tensor(data)) is bool(torch.tensor(data))
+    for data in (True, False):
+        assert bool(E.tensor(data)) is bool(torch.tensor(data))
+    for data in (2.5, [-0.25], [[3.0]]):
+        value = float(E.tensor(data, requires_grad=True))
+        assert type(value) is float
+        assert value == float(torch.tensor(data))
+    assert float(E.tensor(7)) == float(torch.tensor(7)) == 7.0
+
+
+def test_bool_of_a_many_element_tensor_is_ambiguous() -> None:
+    # torch raises RuntimeError, the engine numpy's ValueError; both say "ambiguous"
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(E.tensor([1.0, 1.0]))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(torch.tensor([1.0, 1.0]))
+
+
+def test_item_returns_the_python_number_of_a_one_element_tensor() -> None:
+    for data in (2.5, [3], [[True]], [[-1.25]]):
+        e, t = E.tensor(data).item(), torch.tensor(data).item()
+        assert type(e) is type(t)
+        assert e == t
+
+
+def test_item_refuses_a_tensor_of_several_or_no_elements() -> None:
+    for data in ([1.0, 2.0], [[1.0, 2.0, 3.0]], []):
+        with pytest.raises(RuntimeError, match="cannot be converted to Scalar"):
+            torch.tensor(data).item()
+        # the engine raises ValueError naming the shape (its documented wording)
+        shape = np.shape(data)
+        with pytest.raises(
+            ValueError, match=rf"^item\(\) needs a one-element tensor, got shape {re_tuple(shape)}$"
+        ):
+            E.tensor(data).item()
+
+
+def re_tuple(shape: tuple[int, ...]) -> str:
+    """A shape tuple as a regular expression."""
+    return str(tuple(shape)).replace("(", r"\(").replace(")", r"\)")
+
+
+def test_tensors_hash_by_identity_so_equal_values_stay_distinct_keys() -> None:
+    # == is elementwise, so hashing by value would be meaningless; torch hashes by identity.
+    for m in (E, torch):
+        a, b = m.tensor(1.0), m.tensor(1.0)
+        assert len({a, b}) == 2
+        assert hash(a) == hash(a)
+        assert hash(a) != hash(b)
+        c, d = m.tensor([1.0, 2.0]), m.tensor([1.0, 2.0])
+        table = {c: "c", d: "d"}
+        assert table[c] == "c"
+        assert table[d] == "d"
+
+
+# ---------------------------------------------------------------- shape, strides, sizes
+
+
+def test_size_is_the_shape_or_one_dimension_of_it() -> None:
+    e, t = E.tensor(np.zeros((2, 3, 4))), torch.zeros(2, 3, 4)
+    assert e.size() == tuple(t.size()) == (2, 3, 4)
+    for dim in (0, 1, 2, -1, -3):
+        assert e.size(dim) == t.size(dim)
+        assert type(e.size(dim)) is int
+
+
+def test_strides_count_elements_like_torch_also_for_views() -> None:
+    def program(m: Module) -> list[tuple[int, ...]]:
+        a = m.tensor(np.arange(24.0).reshape(2, 3, 4))
+        return [a.stride(), a.transpose(0, 2).stride(), a[1].stride(), a[:, 1].t().stride()]
+
+    e, t = _both(program)
+    assert e == t
+    assert all(type(s) is int for strides in e for s in strides)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_element_size_is_bytes_per_element(dtype: str) -> None:
+    assert E.tensor(
+        [1], dtype=getattr(E, dtype if dtype != "bool" else "bool_")
+    ).element_size() == (torch.tensor([1], dtype=getattr(torch, dtype)).element_size())
+
+
+# ---------------------------------------------------------------- repr
+
+
+REPRS: dict[str, Callable[[Module], Any]] = {
+    "float32": lambda m: m.tensor([1.0, 2.0, 3.0]),
+    "matrix": lambda m: m.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+    "scalar": lambda m: m.tensor(3.0),
+    "int64": lambda m: m.tensor([1, -2]),
+    "bool": lambda m: m.tensor([True, False]),
+    "float64": lambda m: m.tensor([1.0, 2.0], dtype=m.float64),
+    "leaf": lambda m: m.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True),
+    "float64 leaf": lambda m: m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True),
+    "result": lambda m: m.tensor([1.0, 2.0], requires_grad=True) * 2,
+    "float64 result": lambda m: m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True) + 1,
+    "detached": lambda m: (m.tensor([1.0, 2.0], requires_grad=True) * 2).detach(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REPRS))
+def test_repr_is_torchs_for_integer_valued_tensors(case: str) -> None:
+    # Integer-valued floats print the same in both ("1."); the engine's dtypes are numpy
+    # dtypes, named without torch's "torch." prefix.
+    e, t = _both(REPRS[case])
+    assert repr(e) == repr(t).replace("dtype=torch.", "dtype=")
+
+
+# ---------------------------------------------------------------- operators and methods
+
+
+def _values_and_grads(program: Callable[[Module, Any], Any], *data: Any) -> None:
+    """``program(m, *leaves)`` on both libraries: same values, then the same gradients."""
+
+    def run(m: Module) -> tuple[Any, list[Any]]:
+        leaves = [m.tensor(d, dtype=m.float64, requires_grad=True) for d in data]
+        out = program(m, *leaves)
+        out.backward(
+            m.ones(out.shape, dtype=m.float64)
+            * m.tensor(np.linspace(1, 2, out.numel()).reshape(out.shape))
+        )
+        return out, leaves
+
+    (e_out, e_leaves), (t_out, t_leaves) = _both(run)
+    np.testing.assert_allclose(_np(e_out), _np(t_out), rtol=1e-12)
+    assert _node_name(e_out.grad_fn) == _node_name(t_out.grad_fn)
+    for e_leaf, t_leaf in zip(e_leaves, t_leaves, strict=True):
+        np.testing.assert_allclose(_np(e_leaf.grad), _np(t_leaf.grad), rtol=1e-12)
+
+
+A = [[1.0, -2.0, 3.0], [0.5, -0.25, 4.0]]
+W = [[1.0, 2.0], [-1.0, 0.5], [3.0, -2.0]]
+
+
+def test_matmul_method_and_reflected_matmul_like_torch() -> None:
+    _values_and_grads(lambda m, a, w: a.matmul(w), A, W)
+    # x.__rmatmul__(y) is y @ x (what Python calls when the left operand cannot)
+    _values_and_grads(lambda m, a, w: w.__rmatmul__(a), A, W)
+    _values_and_grads(lambda m, a, v: a.__rmatmul__(v), A, [2.0, -1.0])
+
+
+def test_abs_clone_relu_float_values_gradients_and_nodes_like_torch() -> None:
+    data = [[1.5, -2.0, 0.25], [-0.5, 3.0, -4.0]]
+    _values_and_grads(lambda m, a: a.abs() * a, data)
+    _values_and_grads(lambda m, a: a.clone() * 3, data)
+    _values_and_grads(lambda m, a: a.relu(), data)
+    _values_and_grads(lambda m, a: a.abs(), data)
+    _values_and_grads(lambda m, a: a.clone(), data)
+
+
+def test_float_casts_to_float32_and_passes_the_gradient_back() -> None:
+    def program(m: Module) -> tuple[Any, Any]:
+        x = m.tensor([1.0, 2.5], dtype=m.float64, requires_grad=True)
+        y = x.float()
+        (y * y).sum().backward()
+        return y, x.grad
+
+    (e_y, e_g), (t_y, t_g) = _both(program)
+    _same(e_y, t_y)
+    _same(e_g, t_g)
+    assert e_y.grad_fn.name() == t_y.grad_fn.name()
+    # on an integer tensor too
+    _same(E.tensor([1, 2]).float(), torch.tensor([1, 2]).float())
+
+
+def test_argmax_over_all_or_along_a_dimension_is_int64_like_torch() -> None:
+    data = [[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]]
+    for dim in (None, 0, 1, -1):
+
+        def program(m: Module, dim: int | None = dim) -> Any:
+            return m.tensor(data).argmax(dim=dim)
+
+        e, t = _both(program)
+        _same(e, t)
+
+
+# ---------------------------------------------------------------- in place
+
+
+IN_PLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "add_": lambda y, v: y.add_(v),
+    "sub_": lambda y, v: y.sub_(v),
+    "mul_": lambda y, v: y.mul_(v),
+    "div_": lambda y, v: y.div_(v),
+    "copy_": lambda y, v: y.copy_(v),
+    "exp_": lambda y, v: y.exp_(),
+    "+=": lambda y, v: y.__iadd__(v),
+    "-=": lambda y, v: y.__isub__(v),
+    "*=": lambda y, v: y.__imul__(v),
+    "/=": lambda y, v: y.__itruediv__(v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_in_place_on_a_result_extends_its_history_like_torch(name: str) -> None:
+    op = IN_PLACE[name]
+
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype=m.float64, requires_grad=True)
+        v = m.tensor([1.5, -2.0, 0.5], dtype=m.float64, requires_grad=True)
+        y = x * 2
+        version = y._version
+        same = op(y, v) is y
+        (y * m.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=m.float64)).sum().backward()
+        return y, x.grad, v.grad, same, y._version - version, _node_name(y.grad_fn)
+
+    e, t = _both(program)
+    np.testing.assert_allclose(_np(e[0]), _np(t[0]), rtol=1e-12)
+    np.testing.assert_allclose(_np(e[1]), _np(t[1]), rtol=1e-12)
+    if t[2] is None:
+        assert e[2] is None
+    else:
+        np.testing.assert_allclose(_np(e[2]), _np(t[2]), rtol=1e-12)
+    assert e[3] is True  # in place: the same tensor is returned
+    assert t[3] is True
+    assert e[4] == t[4] == 1  # one version bump
+    assert e[5] == t[5]
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_in_place_under_no_grad_changes_values_only(name: str) -> None:
+    op = IN_PLACE[name]
+
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], requires_grad=True)
+        with m.no_grad():
+            out = op(x, m.tensor([1.5, -2.0, 0.5]))
+        return x, out is x, x.requires_grad, x.grad_fn, x._version
+
+    e, t = _both(program)
+    np.testing.assert_allclose(_np(e[0]), _np(t[0]), rtol=1e-6)
+    assert e[1:] == (True, True, None, 1) == t[1:]
+
+
+@pytest.mark.parametrize(
+    "name", ["add_", "sub_", "mul_", "div_", "copy_", "exp_", "fill_", "zero_"]
+)
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_naming_the_operation(name: str) -> None:
+    ops = {**IN_PLACE, "fill_": lambda y, v: y.fill_(2.0), "zero_": lambda y, v: y.zero_()}
+    for m in (E, torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        # torch's fragment; the engine adds the operation's name in parentheses
+        with pytest.raises(
+            RuntimeError, match=r"^a leaf Variable that requires grad is being used in an in-place"
+        ) as caught:
+            ops[name](x, m.tensor([3.0, 4.0]))
+        if m is E and name != "zero_":  # zero_ is fill_(0) and says so
+            assert f"({name})" in str(caught.value)
+        assert x._version == 0
+
+
+def test_in_place_results_that_do_not_fit_are_refused_naming_the_operation() -> None:
+    for name in ("add_", "mul_", "div_", "sub_"):
+        x = E.tensor([1.0, 2.0])
+        with pytest.raises(RuntimeError, match=rf"^{name}: the result has shape \(2, 2\)"):
+            IN_PLACE[name](x, E.tensor([[1.0], [2.0]]))
+        with pytest.raises(RuntimeError):
+            IN_PLACE[name](torch.tensor([1.0, 2.0]), torch.tensor([[1.0], [2.0]]))
+
+
+def test_copy_keeps_the_target_dtype_and_broadcasts_the_source() -> None:
+    def program(m: Module) -> Any:
+        target = m.tensor([[1, 2, 3], [4, 5, 6]])
+        return target.copy_(m.tensor([7.9, -8.2, 9.5]))
+
+    e, t = _both(program)
+    _same(e, t)
+
+
+# ---------------------------------------------------------------- retain_grad, .grad
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient_and_stops_the_warning() -> None:
+    def program(m: Module) -> tuple[Any, Any]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        (y * m.tensor([3.0, 4.0])).sum().backward()
+        catcher = _no_warnings()
+        try:
+            return y.grad, x.grad
+        finally:
+            catcher.__exit__(None, None, None)
+
+    (e_y, e_x), (t_y, t_x) = _both(program)
+    _same(e_y, t_y)
+    _same(e_x, t_x)
+
+
+def test_retain_grad_on_a_leaf_is_a_no_op_when_it_requires_grad() -> None:
+    def program(m: Module) -> Any:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        x.retain_grad()
+        (x * 3).sum().backward()
+        return x.grad
+
+    e, t = _both(program)
+    _same(e, t)
+
+
+def test_retain_grad_is_refused_on_a_tensor_that_does_not_require_grad() -> None:
+    for m in (E, torch):
+        with pytest.raises(RuntimeError, match=r"^can't retain_grad on "):
+            m.tensor([1.0]).retain_grad()
+
+
+def test_reading_the_grad_of_a_non_leaf_warns_and_gives_none() -> None:
+    for m in (E, torch):
+        y = m.tensor([1.0], requires_grad=True) * 2
+        y.sum().backward()
+        # a fragment both libraries share (torch: "The .grad attribute of a Tensor that ...")
+        with pytest.warns(UserWarning, match=r"^The \.grad .*not a leaf Tensor is being accessed"):
+            assert y.grad is None
+    y = E.tensor([1.0], requires_grad=True) * 2
+    with pytest.warns(UserWarning, match="not a leaf") as record:
+        y.grad
+    assert record[0].filename == __file__  # the warning points at the reading line
+
+
+def test_reading_a_leaf_grad_does_not_warn() -> None:
+    for m in (E, torch):
+        catcher = _no_warnings()
+        try:
+            assert m.tensor([1.0], requires_grad=True).grad is None
+            assert m.tensor([1.0]).grad is None
+        finally:
+            catcher.__exit__(None, None, None)
+
+
+# ---------------------------------------------------------------- hooks
+
+
+def test_hooks_replace_the_gradient_in_registration_order_and_can_be_removed() -> None:
+    def program(m: Module) -> tuple[list[tuple[str, list[float]]], Any, Any]:
+        calls: list[tuple[str, list[float]]] = []
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 3
+
+        def hook(name: str, factor: float | None) -> Callable[[Any], Any]:
+            def record(g: Any) -> Any:
+                calls.append((name, g.tolist()))
+                return None if factor is None else g * factor
+
+            return record
+
+        y.register_hook(hook("y-first", 2.0))
+        removed = y.register_hook(hook("y-removed", 100.0))
+        y.register_hook(hook("y-observer", None))
+        x.register_hook(hook("x-first", None))
+        x.register_hook(hook("x-second", -1.0))
+        x_removed = x.register_hook(hook("x-removed", 100.0))
+        removed.remove()
+        removed.remove()  # a second remove does nothing
+        x_removed.remove()
+        (y * m.tensor([1.0, 10.0])).sum().backward()
+        return calls, x.grad, x
+
+    (e_calls, e_grad, _), (t_calls, t_grad, _) = _both(program)
+    assert e_calls == t_calls
+    _same(e_grad, t_grad)
+
+
+def test_removing_one_hook_keeps_an_equal_one() -> None:
+    # handle.remove() unregisters its own hook, not the first one that compares equal
+    def program(m: Module) -> list[str]:
+        calls: list[str] = []
+        x = m.tensor([1.0], requires_grad=True)
+        first = x.register_hook(lambda g: calls.append("first"))
+        x.register_hook(lambda g: calls.append("second"))
+        third = x.register_hook(lambda g: calls.append("third"))
+        third.remove()
+        first.remove()
+        (x * 2).sum().backward()
+        return calls
+
+    e, t = _both(program)
+    assert e == t == ["second"]
+
+
+def test_register_hook_needs_a_tensor_that_requires_grad() -> None:
+    for m in (E, torch):
+        with pytest.raises(RuntimeError, match=r"^cannot register a hook on a tensor that do"):
+            m.tensor([1.0]).register_hook(lambda g: g)
+
+
+def test_register_hook_refuses_a_non_callable() -> None:
+    # torch accepts it and fails later; the engine refuses at once (its documented wording)
+    with pytest.raises(TypeError, match=r"^hook must be callable, got int$"):
+        E.tensor([1.0], requires_grad=True).register_hook(5)
+
+
+# ---------------------------------------------------------------- backward and grad
+
+
+def test_backward_accumulates_in_place_into_the_same_grad_tensor() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([2.0, 3.0], requires_grad=True)
+        v = m.tensor([1.0, 1.0])
+        x.backward(v)
+        v.add_(1)  # the stored gradient is a copy of v
+        first = x.grad
+        snapshot = first.clone()
+        (x * x).backward(v)
+        return x.grad, first is x.grad, snapshot, first.requires_grad
+
+    e, t = _both(program)
+    _same(e[0], t[0])
+    assert e[1] is t[1] is True
+    _same(e[2], t[2])
+    assert e[3] is t[3] is False
+
+
+def test_create_graph_makes_a_differentiable_grad_accumulated_out_of_place() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([2.0, 3.0], dtype=m.float64, requires_grad=True)
+        (x * x * x).sum().backward(create_graph=True)
+        first = x.grad
+        (x * x).sum().backward(create_graph=True)
+        second = x.grad
+        (g,) = _grad_fn(m)(second.sum(), x)
+        return first, second, first is second, second.requires_grad, g
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's note on reference cycles
+        e, t = _both(program)
+    np.testing.assert_allclose(_np(e[0]), _np(t[0]))
+    np.testing.assert_allclose(_np(e[1]), _np(t[1]))
+    assert e[2] is t[2] is False
+    assert e[3] is t[3] is True
+    np.testing.assert_allclose(_np(e[4]), _np(t[4]))
+
+
+def test_a_second_backward_needs_retain_graph() -> None:
+    def program(m: Module) -> Any:
+        x = m.tensor([2.0, 3.0], requires_grad=True)
+        y = (x * x).sum()
+        y.backward(retain_graph=True)
+        y.backward(retain_graph=True)
+        y.backward()
+        return x.grad
+
+    e, t = _both(program)
+    _same(e, t)
+    for m in (E, torch):
+        x = m.tensor([2.0, 3.0], requires_grad=True)
+        y = (x * x).sum()
+        y.backward()
+        with pytest.raises(
+            RuntimeError, match=r"^Trying to backward through the graph a second time"
+        ):
+            y.backward()
+
+
+def test_create_graph_keeps_the_graph_by_default() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([2.0], dtype=m.float64, requires_grad=True)
+        y = (x * x * x).sum()
+        (g,) = _grad_fn(m)(y, x, create_graph=True)
+        (h,) = _grad_fn(m)(g.sum(), x, retain_graph=True)
+        (g2,) = _grad_fn(m)(y, x)  # the graph of y was kept by create_graph...
+        with pytest.raises(RuntimeError, match=r"^Trying to backward through the graph a second"):
+            _grad_fn(m)(y, x)  # ...and freed by the pass without it
+        return g, h, g2
+
+    e, t = _both(program)
+    for a, b in zip(e, t, strict=True):
+        _same(a, b)
+
+
+def test_implicit_gradient_only_for_one_element_outputs() -> None:
+    def program(m: Module) -> Any:
+        x = m.tensor([[2.0]], dtype=m.float64, requires_grad=True)
+        (x * 3).backward()  # one element, any number of dimensions
+        return x.grad
+
+    e, t = _both(program)
+    _same(e, t)
+    for m in (E, torch):
+        y = m.tensor([1.0, 2.0], requires_grad=True) * 2
+        with pytest.raises(
+            RuntimeError, match=r"^grad can be implicitly created only for scalar outputs"
+        ):
+            y.backward()
+
+
+def test_backward_checks_its_output_and_gradient() -> None:
+    for m in (E, torch):
+        with pytest.raises(
+            RuntimeError,
+            match=r"^element 0 of tensors does not require grad and does not have a grad_fn",
+        ):
+            m.tensor(1.0).backward()
+        y = m.tensor([1.0, 2.0], requires_grad=True) * 2
+        with pytest.raises(RuntimeError, match=r"^Mismatch in shape"):
+            y.backward(m.tensor([1.0, 2.0, 3.0]))
+        with pytest.raises(TypeError):
+            y.backward([1.0, 1.0])
+    with pytest.raises(TypeError, match=r"^gradient must be a Tensor or None, got list$"):
+        (E.tensor([1.0], requires_grad=True) * 2).backward([1.0])
+    with pytest.raises(TypeError, match=r"^tensor must be a Tensor, got int$"):
+        E.backward(5)
+
+
+def test_grad_returns_gradients_without_storing_them() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        w = m.tensor([3.0, -1.0], dtype=m.float64, requires_grad=True)
+        h = x * w
+        y = (h * h).sum()
+        gx, gh = _grad_fn(m)(y, [x, h])
+        return gx, gh, x.grad, w.grad, gx.requires_grad, gx.grad_fn
+
+    e, t = _both(program)
+    _same(e[0], t[0])
+    _same(e[1], t[1])
+    assert e[2:] == (None, None, False, None) == t[2:]
+
+
+def test_grad_of_several_outputs_sums_their_weighted_gradients() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        y = x * x
+        z = (x * 3).sum()
+        v = m.tensor([1.0, -2.0], dtype=m.float64)
+        (a,) = _grad_fn(m)([y, z], [x], grad_outputs=[v, None], retain_graph=True)
+        (b,) = _grad_fn(m)([y, y], x, grad_outputs=[v, v], retain_graph=True)  # y twice
+        (c,) = _grad_fn(m)([z, z * 2], x)
+        return a, b, c
+
+    e, t = _both(program)
+    for a, b in zip(e, t, strict=True):
+        _same(a, b)
+
+
+def test_grad_allow_unused_gives_none_for_an_input_not_on_the_graph() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        unused = m.tensor([5.0], requires_grad=True)
+        return _grad_fn(m)((x * 2).sum(), [unused, x], allow_unused=True)
+
+    (e_unused, e_x), (t_unused, t_x) = _both(program)
+    assert e_unused is None
+    assert t_unused is None
+    _same(e_x, t_x)
+    for m in (E, torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        unused = m.tensor([5.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="appears to not have been used in the graph"):
+            _grad_fn(m)((x * 2).sum(), [x, unused])
+    x, unused = E.tensor([1.0], requires_grad=True), E.tensor([5.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^One of the differentiated Tensors \(inputs\[1\]\)"):
+        E.grad((x * 2).sum(), [x, unused])
+
+
+def test_grad_checks_its_arguments() -> None:
+    x = E.tensor([1.0], requires_grad=True)
+    y = (x * 2).sum()
+    # the engine's documented wordings (torch's differ between releases or are assertions)
+    with pytest.raises(ValueError, match=r"^outputs must not be empty$"):
+        E.grad([], [x])
+    with pytest.raises(ValueError, match=r"^inputs must not be empty$"):
+        E.grad(y, [])
+    with pytest.raises(TypeError, match=r"^outputs\[1\] must be a Tensor, got int$"):
+        E.grad([y, 3], [x])
+    with pytest.raises(TypeError, match=r"^inputs\[1\] must be a Tensor, got float$"):
+        E.grad(y, [x, 1.0])
+    with pytest.raises(ValueError, match=r"^grad_outputs has 1 entries for 2 outputs$"):
+        E.grad([y, y], [x], grad_outputs=[None])
+    with pytest.raises(RuntimeError, match=r"^inputs\[1\] does not require grad$"):
+        E.grad(y, [x, E.tensor([1.0])])
+    for m in (E, torch):
+        x = m.tensor(2.0, requires_grad=True)
+        with pytest.raises(RuntimeError, match=r"^element 1 of tensors does not require grad"):
+            _grad_fn(m)([x * 3, m.tensor(1.0)], [x])
