@@ -691,3 +691,62 @@ def test_grad_checks_its_arguments() -> None:
         x = m.tensor(2.0, requires_grad=True)
         with pytest.raises(RuntimeError, match=r"^element 1 of tensors does not require grad"):
             _grad_fn(m)([x * 3, m.tensor(1.0)], [x])
+
+
+def test_grad_runs_only_the_nodes_between_the_outputs_and_its_inputs() -> None:
+    # torch skips what no input needs: hooks there do not fire, saved values there stay.
+    def program(m: Module) -> tuple[Any, ...]:
+        calls: list[str] = []
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        w = m.tensor([3.0, -1.0], requires_grad=True)
+        x.register_hook(lambda g: calls.append("x"))
+        w.register_hook(lambda g: calls.append("w"))
+        below = x * x  # below the input h: grad(y, [h]) must not run it
+        below.register_hook(lambda g: calls.append("below"))
+        h = below * w
+        h.register_hook(lambda g: calls.append("h"))
+        side = w * 2  # beside the path to h
+        side.register_hook(lambda g: calls.append("side"))
+        y = (h * h).sum() + (side * side).sum()
+        (gh,) = _grad_fn(m)(y, [h])
+        (gw,) = _grad_fn(m)(h.sum(), [w], retain_graph=True)  # h's node was not freed
+        h.sum().backward()
+        return calls, gh, gw, x.grad, w.grad
+
+    e, t = _both(program)
+    # grad(y, [h]) fires h's hook only; grad(h.sum(), [w]) h's and w's; backward all of h's
+    assert e[0] == t[0] == ["h", "h", "w", "h", "w", "below", "x"]
+    for a, b in zip(e[1:], t[1:], strict=True):
+        _same(a, b)
+
+
+def test_a_retained_gradient_accumulates_into_a_new_tensor_a_leaf_gradient_in_place() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        s = (y * 3).sum()
+        s.backward(retain_graph=True)
+        first_y, first_x, version = y.grad, x.grad, x.grad._version
+        s.backward()
+        return first_y, y.grad, first_y is y.grad, first_x is x.grad, x.grad._version - version
+
+    e, t = _both(program)
+    _same(e[0], t[0])  # the first retained gradient was not changed by the second pass
+    _same(e[1], t[1])
+    assert e[2:] == t[2:] == (False, True, 1)
+
+
+def test_a_plain_backward_after_create_graph_adds_in_place_to_the_grad() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        (x * x * x).sum().backward(create_graph=True)
+        first = x.grad
+        (x * 3).sum().backward()
+        return x.grad, first is x.grad, x.grad.requires_grad
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's note on reference cycles
+        e, t = _both(program)
+    _same(e[0], t[0])
+    assert e[1:] == t[1:] == (True, True)

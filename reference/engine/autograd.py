@@ -102,6 +102,10 @@ def _run(
                 users[id(nxt)] = users.get(id(nxt), 0) + 1
                 stack.append(nxt)
 
+    # grad() runs only the nodes on a path to an input, as PyTorch does: nothing below an
+    # input, nothing off the paths (their hooks do not fire, their saved values stay).
+    needed = _needed(roots, capture) if capture is not None else None
+
     ready: list[tuple[int, int, Node]] = []
     queued: set[int] = set()
     for node in roots:
@@ -114,6 +118,8 @@ def _run(
         while ready:
             _, key, node = heapq.heappop(ready)
             g = pending.pop(key, None)
+            if needed is not None and key not in needed:
+                continue
             if isinstance(node, AccumulateGrad):
                 if g is not None:
                     _accumulate(node, g, create_graph, capture, captured)
@@ -126,9 +132,13 @@ def _run(
                         g = replaced
                 tensor = node.retained() if node.retained is not None else None
                 if tensor is not None:
-                    _store(tensor, g, create_graph)
+                    _store(tensor, g, create_graph, in_place=False)
                 if capture is not None and key in capture:
                     captured[key] = g
+                    if needed is not None and not any(
+                        id(nxt) in needed for nxt, _ in node.next_functions if nxt is not None
+                    ):
+                        continue  # nothing below this input is asked for: it stays intact
                 results = node.apply(g)
                 if not retain_graph:
                     node.release()
@@ -144,14 +154,42 @@ def _run(
     return captured
 
 
-def _store(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """Add ``g`` to ``t.grad`` (a copy, off the graph, unless ``create_graph``)."""
+def _needed(roots: list[Node], capture: dict[int, Node]) -> set[int]:
+    """The nodes from which a captured node can be reached (ids), captured ones included."""
+    needed: set[int] = set()
+    visited: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(node, False) for node in roots]
+    while stack:  # depth first; a node is decided after all the nodes below it
+        node, below_done = stack.pop()
+        if below_done:
+            if id(node) in capture or any(
+                id(nxt) in needed for nxt, _ in node.next_functions if nxt is not None
+            ):
+                needed.add(id(node))
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None)
+    return needed
+
+
+def _store(t: Tensor, g: Tensor, create_graph: bool, *, in_place: bool) -> None:
+    """Add ``g`` to ``t.grad`` (a copy, off the graph, unless ``create_graph``).
+
+    The first gradient is stored as it is; later ones are added in place (``in_place``: a
+    leaf's ``.grad`` outside ``create_graph``, PyTorch's AccumulateGrad, which bumps the
+    version of ``.grad``) or into a new tensor (``create_graph``, and a retained non-leaf
+    gradient, as PyTorch's retain_grad does).
+    """
     if t._grad is None:
         t._grad = g if create_graph else _detached(g)
-    elif create_graph or t._grad._requires_grad:
-        t._grad = t._grad + g
-    else:
+    elif in_place and not create_graph:
         t._grad._array += g._array
+        t._grad._bump()
+    else:
+        t._grad = t._grad + g
 
 
 def _accumulate(
@@ -167,9 +205,9 @@ def _accumulate(
         if replaced is not None:
             g = replaced
     if capture is None:
-        _store(leaf, g, create_graph)
-    elif id(node) in capture:
-        captured[id(node)] = captured[id(node)] + g if id(node) in captured else g
+        _store(leaf, g, create_graph, in_place=True)
+    else:  # an input of grad() (no other leaf runs then); each node runs once
+        captured[id(node)] = g
 
 
 def backward(
