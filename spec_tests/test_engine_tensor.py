@@ -750,3 +750,237 @@ def test_a_plain_backward_after_create_graph_adds_in_place_to_the_grad() -> None
         e, t = _both(program)
     _same(e[0], t[0])
     assert e[1:] == t[1:] == (True, True)
+
+
+# ---------------------------------------------------------------- grad modes
+
+
+def test_grad_modes_nest_and_restore_like_torch() -> None:
+    def program(m: Module) -> list[tuple[bool, bool]]:
+        x = m.tensor([1.0], requires_grad=True)
+        seen: list[tuple[bool, bool]] = []
+
+        def look() -> None:
+            seen.append((m.is_grad_enabled(), (x * 2).requires_grad))
+
+        look()
+        with m.no_grad():
+            look()
+            with m.enable_grad():
+                look()
+                with m.set_grad_enabled(False):
+                    look()
+                look()
+            look()
+            with m.set_grad_enabled(True):
+                look()
+            look()
+        look()
+        return seen
+
+    e, t = _both(program)
+    assert e == t
+    assert [enabled for enabled, _ in e] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
+
+
+def test_grad_modes_restore_after_an_exception() -> None:
+    for m in (E, torch):
+        for mode in (m.no_grad, m.enable_grad):
+            with m.no_grad():
+                with pytest.raises(KeyError), mode():
+                    raise KeyError("inside")
+                assert m.is_grad_enabled() is False
+            with pytest.raises(KeyError), mode():
+                raise KeyError("inside")
+            assert m.is_grad_enabled() is True
+
+
+def test_grad_modes_decorate_functions_like_torch() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+
+        @m.no_grad()
+        def untracked(a: Any, *, factor: float) -> Any:
+            """Scale without recording."""
+            return a * factor, m.is_grad_enabled()
+
+        @m.enable_grad()
+        def tracked(a: Any) -> Any:
+            return a * 3, m.is_grad_enabled()
+
+        @m.set_grad_enabled(False)
+        def switched_off(a: Any) -> Any:
+            return a + 1, m.is_grad_enabled()
+
+        out: list[Any] = []
+        for f in (lambda: untracked(x, factor=2.0), lambda: tracked(x), lambda: switched_off(x)):
+            value, enabled = f()
+            out += [value.tolist(), value.requires_grad, enabled, m.is_grad_enabled()]
+        with m.no_grad():
+            value, enabled = tracked(x)
+            out += [value.requires_grad, enabled, m.is_grad_enabled()]
+        out += [untracked.__name__, untracked.__doc__]
+        return out
+
+    e, t = _both(program)
+    assert e == t
+
+
+def test_a_grad_mode_object_can_be_entered_again_while_active() -> None:
+    # The engine keeps a stack per object (torch keeps one previous state, so this is the
+    # engine's own contract): leaving restores the state before each entry.
+    mode = E.no_grad()
+    with mode:
+        with E.enable_grad():
+            with mode:
+                assert E.is_grad_enabled() is False
+            assert E.is_grad_enabled() is True
+        assert E.is_grad_enabled() is False
+    assert E.is_grad_enabled() is True
+
+
+def test_set_grad_enabled_needs_a_bool() -> None:
+    with pytest.raises(TypeError, match=r"^set_grad_enabled\(\): argument 'enabled'"):
+        torch.set_grad_enabled(1)
+    with pytest.raises(TypeError, match=r"^mode must be a bool, got int$"):
+        E.set_grad_enabled(1)
+    assert E.is_grad_enabled() is True
+
+
+def test_backward_runs_with_recording_off_unless_create_graph() -> None:
+    def program(m: Module) -> list[bool]:
+        seen: list[bool] = []
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        x.register_hook(lambda g: seen.append(m.is_grad_enabled()))
+        (x * x).sum().backward()
+        y = (x * x).sum()
+        with m.no_grad():
+            _grad_fn(m)(y, x, create_graph=True)  # create_graph records even under no_grad
+            seen.append(m.is_grad_enabled())
+        _grad_fn(m)((x * x).sum(), x)
+        seen.append(m.is_grad_enabled())
+        return seen
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        e, t = _both(program)
+    assert e == t == [False, True, False, False, True]
+
+
+# ---------------------------------------------------------------- nodes
+
+
+def test_nodes_link_to_the_nodes_of_their_inputs_like_torch() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        c = m.tensor([3.0, 4.0])
+        a, b = x * c, x * 3
+        y = a + b
+        accumulate = a.grad_fn.next_functions[0][0]
+        return [
+            [(_node_name(n) if n is not None else None, i) for n, i in y.grad_fn.next_functions],
+            [(_node_name(n) if n is not None else None, i) for n, i in a.grad_fn.next_functions],
+            accumulate is b.grad_fn.next_functions[0][0],  # one accumulator per leaf
+            accumulate.variable is x,
+            accumulate.next_functions,
+            repr(y.grad_fn).startswith("<AddBackward0"),
+            x.grad_fn is None,
+        ]
+
+    e, t = _both(program)
+    assert e == t
+    assert e[1] == [("AccumulateGrad", 0), (None, 0)]
+
+
+def test_a_leaf_node_passes_nothing_on() -> None:
+    x = E.tensor([1.0], requires_grad=True)
+    accumulate = (x * 2).grad_fn.next_functions[0][0]
+    assert isinstance(accumulate, E.AccumulateGrad)
+    assert accumulate.apply(E.tensor([1.0])) == ()
+    assert accumulate.name() == "AccumulateGrad"
+    with pytest.raises(NotImplementedError):
+        E.Node(()).apply(E.tensor([1.0]))
+
+
+def test_later_nodes_run_first_and_have_larger_sequence_numbers() -> None:
+    x = E.tensor([1.0], requires_grad=True)
+    first = x * 2
+    second = x * 3
+    assert second.grad_fn.sequence_nr > first.grad_fn.sequence_nr
+
+
+def test_a_graph_without_saved_values_can_be_run_twice_like_torch() -> None:
+    def program(m: Module) -> Any:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = (x + 1).sum() - (2.0 - x).sum()  # add, sub and sum save nothing
+        y.backward()
+        y.backward()
+        return x.grad
+
+    e, t = _both(program)
+    _same(e, t)
+
+
+def test_a_freed_node_is_named_in_the_error() -> None:
+    x = E.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    # torch's opening; the engine then names the node and what to do (its own wording)
+    with pytest.raises(
+        RuntimeError,
+        match=r"^Trying to backward through the graph a second time: MulBackward0 needs values "
+        r"saved in the forward pass, .* Pass retain_graph=True ",
+    ):
+        y.backward()
+
+
+@pytest.mark.parametrize("saved", ["result", "leaf"])
+def test_a_saved_value_changed_in_place_is_refused_naming_its_versions(saved: str) -> None:
+    def program(m: Module) -> None:
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        if saved == "result":
+            y = x * 2
+            s = y * y
+            y.add_(1)
+        else:
+            leaf = m.tensor([1.0, 2.0], dtype=m.float64)
+            s = x * leaf
+            leaf.mul_(2)
+            leaf.mul_(2)
+        s.sum().backward()
+
+    start = (
+        r"^one of the variables needed for gradient computation has been modified by an "
+        r"inplace operation: "
+    )
+    versions = (
+        "is at version 1; expected version 0 instead"
+        if saved == "result"
+        else ("is at version 2; expected version 0 instead")
+    )
+    for m in (E, torch):
+        with pytest.raises(RuntimeError, match=start + ".*" + versions):
+            program(m)
+    # the engine describes the tensor and what made it (its own wording)
+    origin = "MulBackward0" if saved == "result" else "a leaf"
+    with pytest.raises(
+        RuntimeError,
+        match=start + rf"\[float64 tensor of shape \(2,\)\], which is output 0 of {origin}, ",
+    ):
+        program(E)
+
+
+def test_describe_names_dtype_and_shape() -> None:
+    from reference.engine.node import describe
+
+    assert describe(E.tensor([[1, 2, 3]])) == "[int64 tensor of shape (1, 3)]"
