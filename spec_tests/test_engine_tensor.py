@@ -984,3 +984,206 @@ def test_describe_names_dtype_and_shape() -> None:
     from reference.engine.node import describe
 
     assert describe(E.tensor([[1, 2, 3]])) == "[int64 tensor of shape (1, 3)]"
+
+
+# ---------------------------------------------------------------- construction and state
+
+
+CONSTRUCTIONS: dict[str, Callable[[Module], Any]] = {
+    "floats": lambda m: m.tensor([1.0, 2.5]),
+    "ints": lambda m: m.tensor([[1, 2], [3, -4]]),
+    "bools": lambda m: m.tensor([True, False]),
+    "mixed": lambda m: m.tensor([1, 2.5]),
+    "bool and int": lambda m: m.tensor([True, 2]),
+    "number": lambda m: m.tensor(3.25),
+    "float64 array": lambda m: m.tensor(np.array([1.5, -2.0])),
+    "int32 array": lambda m: m.tensor(np.array([1, 2], dtype=np.int32)),
+    "numpy scalar": lambda m: m.tensor(np.float64(2.0)),
+    "ints as float64": lambda m: m.tensor([1, 2], dtype=m.float64),
+    "floats as int64": lambda m: m.tensor([1.7, -2.9], dtype=m.int64),
+    "tensor": lambda m: m.tensor(m.tensor([1.0, 2.0], dtype=m.float64)),
+}
+
+
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")  # torch's advice
+@pytest.mark.parametrize("case", sorted(CONSTRUCTIONS))
+def test_construction_infers_dtypes_like_torch(case: str) -> None:
+    e, t = _both(CONSTRUCTIONS[case])
+    _same(e, t)
+    assert e.requires_grad is False
+
+
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")  # torch's advice
+def test_construction_copies_its_data() -> None:
+    for m in (E, torch):
+        source = np.array([1.0, 2.0])
+        t = m.tensor(source)
+        source[0] = 5.0
+        original = m.tensor([1.0, 2.0])
+        copy = m.tensor(original)
+        original.add_(1)
+        assert t.tolist() == [1.0, 2.0]
+        assert copy.tolist() == [1.0, 2.0]
+
+
+def test_construction_refuses_bad_data_and_dtypes() -> None:
+    # ragged lists: ValueError in both; the rest is the engine's documented wording
+    with pytest.raises(ValueError, match="expected sequence of length"):
+        torch.tensor([[1.0], [1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"^data must be a number or a rectangular nested list: "):
+        E.Tensor([[1.0], [1.0, 2.0]])
+    with pytest.raises(TypeError, match=r"^data must hold numbers or bools, got dtype <U1$"):
+        E.Tensor(["a"])
+    with pytest.raises(TypeError, match=r"^data must hold numbers or bools, got dtype complex128$"):
+        E.Tensor(np.array([1j]))
+    with pytest.raises(TypeError, match=r"^dtype must be float32, float64, int64 or bool, got "):
+        E.Tensor([1.0], dtype=np.complex64)
+    with pytest.raises(TypeError, match=r"^dtype must be a numpy dtype such as float32, got "):
+        E.Tensor([1.0], dtype=object())
+    with pytest.raises(TypeError, match=r"^requires_grad must be a bool, got int$"):
+        E.Tensor([1.0], requires_grad=1)
+
+
+def test_requires_grad_only_on_floating_point_leaves() -> None:
+    for m in (E, torch):
+        with pytest.raises(RuntimeError, match=r"^only .*floating point.* can require gradients"):
+            m.tensor([1, 2]).requires_grad_()
+        with pytest.raises(RuntimeError, match=r"^only .*floating point.* can require gradients"):
+            m.tensor([True]).requires_grad = True
+        y = m.tensor([1.0], requires_grad=True) * 2
+        with pytest.raises(
+            RuntimeError, match=r"^you can only change requires_grad flags of leaf variables"
+        ):
+            y.requires_grad_(False)
+        with pytest.raises(TypeError):
+            m.tensor([1.0]).requires_grad_(1)
+    with pytest.raises(TypeError, match=r"^requires_grad must be a bool, got int$"):
+        E.tensor([1.0]).requires_grad_(1)
+    y = E.tensor([1.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"this tensor was computed \(MulBackward0\)"):
+        y.requires_grad_(True)
+
+
+def test_requires_grad_switches_a_leaf_on_and_off_like_torch() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, 2.0], dtype=m.float64)
+        out: list[Any] = [x.requires_grad_() is x, x.requires_grad, (x * 2).requires_grad]
+        x.requires_grad = False
+        out += [x.requires_grad, (x * 2).requires_grad, x.is_leaf]
+        x.requires_grad_(True)
+        x.requires_grad_(False)
+        out += [x.requires_grad]
+        return out
+
+    e, t = _both(program)
+    assert e == t == [True, True, True, False, False, True, False]
+
+
+def test_grad_can_be_set_and_is_accumulated_into() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        x.grad = m.tensor([10.0, 20.0])
+        (x * 3).sum().backward()
+        out = [x.grad.tolist()]
+        x.grad = None
+        out.append(x.grad)
+        (x * 3).sum().backward()
+        return [*out, x.grad.tolist()]
+
+    e, t = _both(program)
+    assert e == t
+    for m in (E, torch):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(TypeError):
+            x.grad = [1.0, 2.0]
+        with pytest.raises((ValueError, RuntimeError)):  # torch: RuntimeError
+            x.grad = m.tensor([1.0])
+    x = E.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=r"^grad must be a Tensor or None, got list$"):
+        x.grad = [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"^grad must have shape \(2,\), got \(1,\)$"):
+        x.grad = E.tensor([1.0])
+
+
+def test_data_and_numpy_share_memory_with_the_tensor() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        d = x.data
+        d.mul_(3)  # through .data: no version bump, no error
+        out = [x.tolist(), d.requires_grad, x._version, d.is_leaf]
+        x.data = m.tensor([5.0, 6.0])
+        out += [x.tolist(), x.requires_grad, x._version]
+        plain = m.tensor([1.0, 2.0])
+        plain.numpy()[0] = 9.0
+        out += [plain.tolist()]
+        return out
+
+    e, t = _both(program)
+    assert e == t
+    for m in (E, torch):
+        with pytest.raises(TypeError):
+            m.tensor([1.0]).data = [1.0]
+        with pytest.raises(RuntimeError, match=r"detach\(\)\.numpy\(\)"):
+            m.tensor([1.0], requires_grad=True).numpy()
+    with pytest.raises(TypeError, match=r"^data must be a Tensor, got list$"):
+        E.tensor([1.0]).data = [1.0]
+    with pytest.raises(RuntimeError, match=r"^call \.detach\(\)\.numpy\(\) on a tensor that"):
+        E.tensor([1.0], requires_grad=True).numpy()
+
+
+def test_detach_shares_values_and_version_but_not_the_graph() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2
+        d = y.detach()
+        out = [d.requires_grad, d.grad_fn, d.is_leaf, d._version]
+        d.add_(1)
+        return [*out, y.tolist(), y._version]
+
+    e, t = _both(program)
+    assert e == t
+
+
+def test_sizes_dims_pointers_and_lists_like_torch() -> None:
+    def program(m: Module) -> list[Any]:
+        a = m.tensor(np.arange(24.0).reshape(2, 3, 4))
+        view = a[1, 2]
+        return [
+            a.dim(),
+            a.ndim,
+            a.numel(),
+            tuple(a.shape),
+            view.data_ptr() - a.data_ptr(),
+            m.tensor(5.0).dim(),
+            m.tensor(5.0).numel(),
+            view.tolist(),
+            m.tensor([[True, False]]).tolist(),
+        ]
+
+    e, t = _both(program)
+    assert e == t
+
+
+def test_transposes_and_casts_like_torch() -> None:
+    def program(m: Module) -> list[Any]:
+        a = m.tensor([[1.5, -2.7, 3.0], [4.0, 5.2, -6.9]], requires_grad=True)
+        v = m.tensor([1.0, 2.0])
+        outs = [a.t(), a.T, v.t(), m.tensor(2.0).t(), a.double(), a.long(), a.to(m.float64)]
+        (outs[0] * m.tensor([[1.0, 2.0]] * 3)).sum().backward()
+        return [*outs, a.grad, _node_name(outs[0].grad_fn), _node_name(outs[1].grad_fn)]
+
+    e, t = _both(program)
+    for a, b in zip(e[:-2], t[:-2], strict=True):
+        _same(a, b)
+    assert e[-2:] == t[-2:]
+    with pytest.raises(RuntimeError, match=r"^t\(\) expects a tensor with <= 2 dimensions"):
+        torch.zeros(2, 2, 2).t()
+    with pytest.raises(ValueError, match=r"^t\(\) expects a tensor with <= 2 dimensions, got 3$"):
+        E.zeros(2, 2, 2).t()
+
+
+def test_to_accepts_dtype_names_and_refuses_other_dtypes() -> None:
+    _same(E.tensor([1.5]).to("float64"), torch.tensor([1.5]).to(torch.float64))
+    _same(E.tensor([1.5]).to(np.int64), torch.tensor([1.5]).to(torch.int64))
+    with pytest.raises(TypeError, match=r"^dtype must be float32, float64, int64 or bool, got "):
+        E.tensor([1.5]).to(np.complex64)
