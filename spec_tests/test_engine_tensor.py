@@ -1187,3 +1187,21 @@ def test_to_accepts_dtype_names_and_refuses_other_dtypes() -> None:
     _same(E.tensor([1.5]).to(np.int64), torch.tensor([1.5]).to(torch.int64))
     with pytest.raises(TypeError, match=r"^dtype must be float32, float64, int64 or bool, got "):
         E.tensor([1.5]).to(np.complex64)
+
+
+def test_a_handle_removes_its_own_registration_of_a_hook_registered_twice() -> None:
+    def program(m: Module, remove: int) -> list[str]:
+        calls: list[str] = []
+        x = m.tensor([1.0], requires_grad=True)
+
+        def f(g: Any) -> None:
+            calls.append("f")
+
+        handles = [x.register_hook(f), x.register_hook(lambda g: calls.append("g"))]
+        handles.append(x.register_hook(f))
+        handles[remove].remove()
+        (x * 2).sum().backward()
+        return calls
+
+    for remove in (0, 2):
+        assert program(E, remove) == program(torch, remove)
