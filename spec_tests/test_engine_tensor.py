@@ -1205,3 +1205,43 @@ def test_a_handle_removes_its_own_registration_of_a_hook_registered_twice() -> N
 
     for remove in (0, 2):
         assert program(E, remove) == program(torch, remove)
+
+
+def test_grad_with_create_graph_returns_differentiable_gradients() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, -2.0], dtype=m.float64, requires_grad=True)
+        h = x * x
+        (gx, gh) = _grad_fn(m)((h * x).sum(), [x, h], create_graph=True)
+        (second,) = _grad_fn(m)(gx.sum(), x)
+        return [gx, gh, second, gx.requires_grad, gh.requires_grad, x.grad]
+
+    e, t = _both(program)
+    for a, b in zip(e[:3], t[:3], strict=True):
+        _same(a, b)
+    assert e[3:] == t[3:] == [True, True, None]
+
+
+def test_an_output_that_feeds_another_output_waits_for_it() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        y = (x * x).sum()
+        z = y * y
+        return _grad_fn(m)([y, z], [x, y])  # y is an output and on z's graph
+
+    e, t = _both(program)
+    for a, b in zip(e, t, strict=True):
+        _same(a, b)
+
+
+def test_a_retained_tensor_that_is_gone_does_not_stop_the_pass() -> None:
+    def program(m: Module) -> Any:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        z = (y + 1).sum()  # saves nothing: y's node stays, y itself goes
+        del y
+        z.backward()
+        return x.grad
+
+    e, t = _both(program)
+    _same(e, t)
