@@ -669,6 +669,10 @@ def test_grad_allow_unused_gives_none_for_an_input_not_on_the_graph() -> None:
     x, unused = E.tensor([1.0], requires_grad=True), E.tensor([5.0], requires_grad=True)
     with pytest.raises(RuntimeError, match=r"^One of the differentiated Tensors \(inputs\[1\]\)"):
         E.grad((x * 2).sum(), [x, unused])
+    for m in (E, torch):  # both name the way out
+        x, unused = m.tensor([1.0], requires_grad=True), m.tensor([5.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="allow_unused=True"):
+            _grad_fn(m)((x * 2).sum(), [x, unused])
 
 
 def test_grad_checks_its_arguments() -> None:
@@ -1245,3 +1249,20 @@ def test_a_retained_tensor_that_is_gone_does_not_stop_the_pass() -> None:
 
     e, t = _both(program)
     _same(e, t)
+
+
+def test_a_graph_of_shared_subexpressions_is_walked_once_per_node() -> None:
+    # y = 2^40 x through 40 nodes, each using the previous one twice: 2^40 paths, 40 nodes.
+    def program(m: Module) -> tuple[Any, Any]:
+        x = m.tensor([1.0, -3.0], dtype=m.float64, requires_grad=True)
+        y = x
+        for _ in range(40):
+            y = y + y
+        (g,) = _grad_fn(m)(y.sum(), [x], retain_graph=True)
+        y.sum().backward()
+        return g, x.grad
+
+    e, t = _both(program)
+    for a, b in zip(e, t, strict=True):
+        _same(a, b)
+        assert a.tolist() == [2.0**40, 2.0**40]

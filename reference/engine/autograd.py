@@ -75,9 +75,9 @@ def _run(
     *,
     retain_graph: bool,
     create_graph: bool,
-    capture: dict[int, Node] | None,
+    capture: set[int] | None,
 ) -> dict[int, Tensor]:
-    """One backward pass; with ``capture`` (node id -> node) returns the gradients reaching
+    """One backward pass; with ``capture`` (ids of nodes) returns the gradients reaching
     those nodes instead of accumulating into leaves."""
     pending: dict[int, Tensor] = {}
     roots: list[Node] = []
@@ -154,7 +154,7 @@ def _run(
     return captured
 
 
-def _needed(roots: list[Node], capture: dict[int, Node]) -> set[int]:
+def _needed(roots: list[Node], capture: set[int]) -> set[int]:
     """The nodes from which a captured node can be reached (ids), captured ones included."""
     needed: set[int] = set()
     visited: set[int] = set()
@@ -196,7 +196,7 @@ def _accumulate(
     node: AccumulateGrad,
     g: Tensor,
     create_graph: bool,
-    capture: dict[int, Node] | None,
+    capture: set[int] | None,
     captured: dict[int, Tensor],
 ) -> None:
     leaf = node.variable
@@ -266,13 +266,13 @@ def grad(
         vs = list(grad_outputs)
         if len(vs) != len(outs):
             raise ValueError(f"grad_outputs has {len(vs)} entries for {len(outs)} outputs")
-    seeds = [_seed(o, v, i) for i, (o, v) in enumerate(zip(outs, vs, strict=True))]
-    capture: dict[int, Node] = {}
+    seeds = [_seed(o, vs[i], i) for i, o in enumerate(outs)]
+    capture: set[int] = set()  # the inputs' nodes (kept alive by the inputs themselves)
     for i, x in enumerate(ins):
         edge = x._edge()
         if edge is None:
             raise RuntimeError(f"inputs[{i}] does not require grad")
-        capture[id(edge)] = edge
+        capture.add(id(edge))
     retain = create_graph if retain_graph is None else bool(retain_graph)
     captured = _run(outs, seeds, retain_graph=retain, create_graph=create_graph, capture=capture)
     results: list[Tensor | None] = []

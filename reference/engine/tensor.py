@@ -356,9 +356,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(self._array, separator=", ", prefix="tensor(")
-        extra = ""
-        if self.dtype not in (float32, int64, bool_):
-            extra += f", dtype={self.dtype}"
+        extra = f", dtype={self.dtype}" if self.dtype not in (float32, int64, bool_) else ""
         if self._grad_fn is not None:
             extra += f", grad_fn=<{self._grad_fn.name()}>"
         elif self._requires_grad:
