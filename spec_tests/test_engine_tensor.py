@@ -1175,9 +1175,10 @@ def test_sizes_dims_pointers_and_lists_like_torch() -> None:
 
 def test_transposes_and_casts_like_torch() -> None:
     def program(m: Module) -> list[Any]:
-        a = m.tensor([[1.5, -2.7, 3.0], [4.0, 5.2, -6.9]], requires_grad=True)
+        a = m.tensor([[1.5, -2.75, 3.0], [4.0, 5.25, -6.5]], requires_grad=True)  # exact sums
         v = m.tensor([1.0, 2.0])
         outs = [a.t(), a.T, v.t(), m.tensor(2.0).t(), a.double(), a.long(), a.to(m.float64)]
+        outs += [a.sum(), a.sum(0), a.sum(1, keepdim=True), a.mean(), a.mean(1), a.mean(0, True)]
         (outs[0] * m.tensor([[1.0, 2.0]] * 3)).sum().backward()
         return [*outs, a.grad, _node_name(outs[0].grad_fn), _node_name(outs[1].grad_fn)]
 
@@ -1204,9 +1205,9 @@ def test_a_handle_removes_its_own_registration_of_a_hook_registered_twice() -> N
         x = m.tensor([1.0], requires_grad=True)
 
         def f(g: Any) -> None:
-            calls.append("f")
+            calls.append(f"f {g.item()}")
 
-        handles = [x.register_hook(f), x.register_hook(lambda g: calls.append("g"))]
+        handles = [x.register_hook(f), x.register_hook(lambda g: calls.append(f"g {g.item()}"))]
         handles.append(x.register_hook(f))
         handles[remove].remove()
         (x * 2).sum().backward()
@@ -1300,3 +1301,35 @@ def test_grad_outputs_may_be_one_tensor_for_one_output() -> None:
 
     e, t = _both(program)
     _same(e[0], t[0])
+
+
+def test_t_of_a_vector_or_a_number_is_a_new_view_like_torch() -> None:
+    def program(m: Module) -> list[Any]:
+        out: list[Any] = []
+        for data in ([1.0, 2.0], 2.0):
+            x = m.tensor(data, requires_grad=True)
+            view = x.t()
+            (view * 3).sum().backward()
+            out += [view is x, _node_name(view.grad_fn), x.grad.tolist()]
+            with m.no_grad():
+                view.mul_(2)  # shares memory and version with x
+            out += [x.tolist(), x._version]
+        return out
+
+    e, t = _both(program)
+    assert e == t
+
+
+def test_the_backward_function_frees_the_graph_and_records_nothing_by_default() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = (x * x).sum()
+        backward = torch.autograd.backward if m is torch else E.backward
+        backward(y)
+        out: list[Any] = [x.grad.tolist(), x.grad.requires_grad]
+        with pytest.raises(RuntimeError, match=r"^Trying to backward through the graph a second"):
+            backward(y)
+        return out
+
+    e, t = _both(program)
+    assert e == t == [[2.0, 4.0], False]

@@ -482,7 +482,7 @@ class Tensor:
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return _ops.transpose(self, 0, -1, name="TBackward0") if self.ndim == 2 else self
+        return _ops.transpose(self, 0, -1, name="TBackward0")  # a view, as in torch, for any ndim
 
     @property
     def T(self) -> Tensor:
