@@ -81,11 +81,11 @@ def _run(
     those nodes instead of accumulating into leaves."""
     pending: dict[int, Tensor] = {}
     roots: list[Node] = []
-    for output, seed in zip(outputs, seeds, strict=True):
+    for i, output in enumerate(outputs):  # one seed per output
         node = output._edge()
         assert node is not None  # _seed checked requires_grad
         key = id(node)
-        pending[key] = pending[key] + seed if key in pending else seed
+        pending[key] = pending[key] + seeds[i] if key in pending else seeds[i]
         roots.append(node)
 
     # How many uses of each node's output the pass will meet.
