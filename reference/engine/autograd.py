@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 
 import numpy as np
@@ -78,7 +77,13 @@ def _run(
     capture: set[int] | None,
 ) -> dict[int, Tensor]:
     """One backward pass; with ``capture`` (ids of nodes) returns the gradients reaching
-    those nodes instead of accumulating into leaves."""
+    those nodes instead of accumulating into leaves.
+
+    A node is always newer (a larger ``sequence_nr``) than the nodes of its inputs,
+    accumulators included: they exist when it is recorded. So running the graph's nodes
+    newest first, as PyTorch orders them, runs each one after every node that uses its
+    output, when its gradient is complete.
+    """
     pending: dict[int, Tensor] = {}
     roots: list[Node] = []
     for i, output in enumerate(outputs):  # one seed per output
@@ -88,69 +93,48 @@ def _run(
         pending[key] = pending[key] + seeds[i] if key in pending else seeds[i]
         roots.append(node)
 
-    # How many uses of each node's output the pass will meet.
-    users: dict[int, int] = {}
-    seen: set[int] = set()
+    graph: dict[int, Node] = {}  # every node the outputs reach, once
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for nxt, _ in node.next_functions:
-            if nxt is not None:
-                users[id(nxt)] = users.get(id(nxt), 0) + 1
-                stack.append(nxt)
+        if id(node) not in graph:
+            graph[id(node)] = node
+            stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
 
     # grad() runs only the nodes on a path to an input, as PyTorch does: nothing below an
     # input, nothing off the paths (their hooks do not fire, their saved values stay).
     needed = _needed(roots, capture) if capture is not None else None
-
-    ready: list[tuple[int, int, Node]] = []
-    queued: set[int] = set()
-    for node in roots:
-        if users.get(id(node), 0) == 0 and id(node) not in queued:
-            heapq.heappush(ready, (-node.sequence_nr, id(node), node))
-            queued.add(id(node))
     captured: dict[int, Tensor] = {}
 
     with set_grad_enabled(create_graph):
-        while ready:
-            _, key, node = heapq.heappop(ready)
+        for node in sorted(graph.values(), key=lambda n: n.sequence_nr, reverse=True):
+            key = id(node)
             g = pending.pop(key, None)
-            if needed is not None and key not in needed:
-                continue
+            if g is None or (needed is not None and key not in needed):
+                continue  # no gradient reached it, or grad() does not need it
             if isinstance(node, AccumulateGrad):
-                if g is not None:
-                    _accumulate(node, g, create_graph, capture, captured)
+                _accumulate(node, g, create_graph, capture, captured)
                 continue
-            results: tuple[Tensor | None, ...] = (None,) * len(node.next_functions)
-            if g is not None:
-                for hook in list(node.pre_hooks):
-                    replaced = hook(g)
-                    if replaced is not None:
-                        g = replaced
-                tensor = node.retained() if node.retained is not None else None
-                if tensor is not None:
-                    _store(tensor, g, create_graph, in_place=False)
-                if capture is not None and key in capture:
-                    captured[key] = g
-                    if needed is not None and not any(
-                        id(nxt) in needed for nxt, _ in node.next_functions if nxt is not None
-                    ):
-                        continue  # nothing below this input is asked for: it stays intact
-                results = node.apply(g)
-                if not retain_graph:
-                    node.release()
+            for hook in list(node.pre_hooks):
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
+            tensor = node.retained() if node.retained is not None else None
+            if tensor is not None:
+                _store(tensor, g, create_graph, in_place=False)
+            if capture is not None and key in capture:
+                captured[key] = g
+                if needed is not None and not any(
+                    id(nxt) in needed for nxt, _ in node.next_functions if nxt is not None
+                ):
+                    continue  # nothing below this input is asked for: it stays intact
+            results = node.apply(g)
+            if not retain_graph:
+                node.release()
             for (nxt, _), gi in zip(node.next_functions, results, strict=True):
-                if nxt is None:
-                    continue
-                nkey = id(nxt)
-                if gi is not None:
+                if nxt is not None and gi is not None:
+                    nkey = id(nxt)
                     pending[nkey] = pending[nkey] + gi if nkey in pending else gi
-                users[nkey] -= 1
-                if users[nkey] == 0:
-                    heapq.heappush(ready, (-nxt.sequence_nr, nkey, nxt))
     return captured
 
 
