@@ -1356,3 +1356,19 @@ def test_the_in_place_error_ends_with_the_engines_advice() -> None:
         r"out of place\.$",
     ):
         s.sum().backward()
+
+
+def test_a_retained_gradient_is_differentiable_under_create_graph() -> None:
+    def program(m: Module) -> list[Any]:
+        x = m.tensor([1.0, -2.0], dtype=m.float64, requires_grad=True)
+        y = x * x
+        y.retain_grad()
+        (y * y).sum().backward(create_graph=True)  # y.grad = 2 y = 2 x^2
+        first = [y.grad.tolist(), y.grad.requires_grad]
+        (second,) = _grad_fn(m)(y.grad.sum(), x)  # 4 x; this pass adds d(sum 2y)/dy = 2 to y.grad
+        return [*first, second.tolist(), y.grad.tolist()]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's note on reference cycles
+        e, t = _both(program)
+    assert e == t == [[2.0, 8.0], True, [4.0, -8.0], [4.0, 10.0]]
