@@ -1372,3 +1372,17 @@ def test_a_retained_gradient_is_differentiable_under_create_graph() -> None:
         warnings.simplefilter("ignore", UserWarning)  # torch's note on reference cycles
         e, t = _both(program)
     assert e == t == [[2.0, 8.0], True, [4.0, -8.0], [4.0, 10.0]]
+
+
+def test_grad_goes_on_past_an_input_with_nothing_asked_below_it() -> None:
+    def program(m: Module) -> tuple[Any, ...]:
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        w = m.tensor([3.0, -1.0], requires_grad=True)
+        a = w * 3  # older than h: runs after h's node
+        h = x * 2
+        y = (h * h).sum() + a.sum()
+        return _grad_fn(m)(y, [h, w])
+
+    e, t = _both(program)
+    for a, b in zip(e, t, strict=True):
+        _same(a, b)
