@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 
 import numpy as np
@@ -75,90 +74,113 @@ def _run(
     *,
     retain_graph: bool,
     create_graph: bool,
-    capture: dict[int, Node] | None,
+    capture: set[int] | None,
 ) -> dict[int, Tensor]:
-    """One backward pass; with ``capture`` (node id -> node) returns the gradients reaching
-    those nodes instead of accumulating into leaves."""
+    """One backward pass; with ``capture`` (ids of nodes) returns the gradients reaching
+    those nodes instead of accumulating into leaves.
+
+    A node is always newer (a larger ``sequence_nr``) than the nodes of its inputs,
+    accumulators included: they exist when it is recorded. So running the graph's nodes
+    newest first, as PyTorch orders them, runs each one after every node that uses its
+    output, when its gradient is complete.
+    """
     pending: dict[int, Tensor] = {}
     roots: list[Node] = []
-    for output, seed in zip(outputs, seeds, strict=True):
+    for i, output in enumerate(outputs):  # one seed per output
         node = output._edge()
         assert node is not None  # _seed checked requires_grad
         key = id(node)
-        pending[key] = pending[key] + seed if key in pending else seed
+        pending[key] = pending[key] + seeds[i] if key in pending else seeds[i]
         roots.append(node)
 
-    # How many uses of each node's output the pass will meet.
-    users: dict[int, int] = {}
-    seen: set[int] = set()
+    graph: dict[int, Node] = {}  # every node the outputs reach, once
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for nxt, _ in node.next_functions:
-            if nxt is not None:
-                users[id(nxt)] = users.get(id(nxt), 0) + 1
-                stack.append(nxt)
+        if id(node) not in graph:
+            graph[id(node)] = node
+            stack.extend(nxt for nxt, _ in node.next_functions if nxt is not None)
 
-    ready: list[tuple[int, int, Node]] = []
-    queued: set[int] = set()
-    for node in roots:
-        if users.get(id(node), 0) == 0 and id(node) not in queued:
-            heapq.heappush(ready, (-node.sequence_nr, id(node), node))
-            queued.add(id(node))
+    # grad() runs only the nodes on a path to an input, as PyTorch does: nothing below an
+    # input, nothing off the paths (their hooks do not fire, their saved values stay).
+    needed = _needed(roots, capture) if capture is not None else None
     captured: dict[int, Tensor] = {}
 
     with set_grad_enabled(create_graph):
-        while ready:
-            _, key, node = heapq.heappop(ready)
+        for node in sorted(graph.values(), key=lambda n: n.sequence_nr, reverse=True):
+            key = id(node)
             g = pending.pop(key, None)
+            if g is None or (needed is not None and key not in needed):
+                continue  # no gradient reached it, or grad() does not need it
             if isinstance(node, AccumulateGrad):
-                if g is not None:
-                    _accumulate(node, g, create_graph, capture, captured)
+                _accumulate(node, g, create_graph, capture, captured)
                 continue
-            results: tuple[Tensor | None, ...] = (None,) * len(node.next_functions)
-            if g is not None:
-                for hook in list(node.pre_hooks):
-                    replaced = hook(g)
-                    if replaced is not None:
-                        g = replaced
-                tensor = node.retained() if node.retained is not None else None
-                if tensor is not None:
-                    _store(tensor, g, create_graph)
-                if capture is not None and key in capture:
-                    captured[key] = g
-                results = node.apply(g)
-                if not retain_graph:
-                    node.release()
+            for hook in list(node.pre_hooks):
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
+            tensor = node.retained() if node.retained is not None else None
+            if tensor is not None:
+                _store(tensor, g, create_graph, in_place=False)
+            if capture is not None and key in capture:
+                captured[key] = g
+                if needed is not None and not any(
+                    id(nxt) in needed for nxt, _ in node.next_functions if nxt is not None
+                ):
+                    continue  # nothing below this input is asked for: it stays intact
+            results = node.apply(g)
+            if not retain_graph:
+                node.release()
             for (nxt, _), gi in zip(node.next_functions, results, strict=True):
-                if nxt is None:
-                    continue
-                nkey = id(nxt)
-                if gi is not None:
+                if nxt is not None and gi is not None:
+                    nkey = id(nxt)
                     pending[nkey] = pending[nkey] + gi if nkey in pending else gi
-                users[nkey] -= 1
-                if users[nkey] == 0:
-                    heapq.heappush(ready, (-nxt.sequence_nr, nkey, nxt))
     return captured
 
 
-def _store(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """Add ``g`` to ``t.grad`` (a copy, off the graph, unless ``create_graph``)."""
+def _needed(roots: list[Node], capture: set[int]) -> set[int]:
+    """The nodes from which a captured node can be reached (ids), captured ones included."""
+    needed: set[int] = set()
+    visited: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(node, False) for node in roots]
+    while stack:  # depth first; a node is decided after all the nodes below it
+        node, below_done = stack.pop()
+        if below_done:
+            if id(node) in capture or any(
+                id(nxt) in needed for nxt, _ in node.next_functions if nxt is not None
+            ):
+                needed.add(id(node))
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None)
+    return needed
+
+
+def _store(t: Tensor, g: Tensor, create_graph: bool, *, in_place: bool) -> None:
+    """Add ``g`` to ``t.grad`` (a copy, off the graph, unless ``create_graph``).
+
+    The first gradient is stored as it is; later ones are added in place (``in_place``: a
+    leaf's ``.grad`` outside ``create_graph``, PyTorch's AccumulateGrad, which bumps the
+    version of ``.grad``) or into a new tensor (``create_graph``, and a retained non-leaf
+    gradient, as PyTorch's retain_grad does).
+    """
     if t._grad is None:
         t._grad = g if create_graph else _detached(g)
-    elif create_graph or t._grad._requires_grad:
-        t._grad = t._grad + g
-    else:
+    elif in_place and not create_graph:
         t._grad._array += g._array
+        t._grad._bump()
+    else:
+        t._grad = t._grad + g
 
 
 def _accumulate(
     node: AccumulateGrad,
     g: Tensor,
     create_graph: bool,
-    capture: dict[int, Node] | None,
+    capture: set[int] | None,
     captured: dict[int, Tensor],
 ) -> None:
     leaf = node.variable
@@ -167,9 +189,9 @@ def _accumulate(
         if replaced is not None:
             g = replaced
     if capture is None:
-        _store(leaf, g, create_graph)
-    elif id(node) in capture:
-        captured[id(node)] = captured[id(node)] + g if id(node) in captured else g
+        _store(leaf, g, create_graph, in_place=True)
+    else:  # an input of grad() (no other leaf runs then); each node runs once
+        captured[id(node)] = g
 
 
 def backward(
@@ -228,13 +250,13 @@ def grad(
         vs = list(grad_outputs)
         if len(vs) != len(outs):
             raise ValueError(f"grad_outputs has {len(vs)} entries for {len(outs)} outputs")
-    seeds = [_seed(o, v, i) for i, (o, v) in enumerate(zip(outs, vs, strict=True))]
-    capture: dict[int, Node] = {}
+    seeds = [_seed(o, vs[i], i) for i, o in enumerate(outs)]
+    capture: set[int] = set()  # the inputs' nodes (kept alive by the inputs themselves)
     for i, x in enumerate(ins):
         edge = x._edge()
         if edge is None:
             raise RuntimeError(f"inputs[{i}] does not require grad")
-        capture[id(edge)] = edge
+        capture.add(id(edge))
     retain = create_graph if retain_graph is None else bool(retain_graph)
     captured = _run(outs, seeds, retain_graph=retain, create_graph=create_graph, capture=capture)
     results: list[Tensor | None] = []

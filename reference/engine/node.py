@@ -96,7 +96,7 @@ class Node:
     def release(self) -> None:
         """Free the saved tensors (after a backward pass without ``retain_graph``)."""
         if self._saved:
-            self._saved = {}
+            self._saved.clear()
             self._released = True
 
     # ------------------------------------------------------------ the derivative

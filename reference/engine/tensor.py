@@ -86,6 +86,19 @@ def _infer_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     return array
 
 
+class _Registration:
+    """One registration of a hook: the same function registered twice is two of them, and
+    a handle removes its own (as PyTorch's handles do)."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook: Callable[[Tensor], Tensor | None]) -> None:
+        self.hook = hook
+
+    def __call__(self, grad: Tensor) -> Tensor | None:
+        return self.hook(grad)
+
+
 class RemovableHandle:
     """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
 
@@ -232,8 +245,9 @@ class Tensor:
         if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
         hooks = self._grad_fn.pre_hooks if self._grad_fn is not None else self._hooks
-        hooks.append(hook)
-        return RemovableHandle(hooks, hook)
+        registration = _Registration(hook)
+        hooks.append(registration)
+        return RemovableHandle(hooks, registration)
 
     def _edge(self) -> Node | None:
         """Where a gradient for this tensor goes: its node, its accumulator, or nowhere."""
@@ -342,9 +356,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(self._array, separator=", ", prefix="tensor(")
-        extra = ""
-        if self.dtype not in (float32, int64, bool_):
-            extra += f", dtype={self.dtype}"
+        extra = f", dtype={self.dtype}" if self.dtype not in (float32, int64, bool_) else ""
         if self._grad_fn is not None:
             extra += f", grad_fn=<{self._grad_fn.name()}>"
         elif self._requires_grad:
@@ -470,7 +482,7 @@ class Tensor:
     def t(self) -> Tensor:
         if self.ndim > 2:
             raise ValueError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return _ops.transpose(self, 0, -1, name="TBackward0") if self.ndim == 2 else self
+        return _ops.transpose(self, 0, -1, name="TBackward0")  # a view, as in torch, for any ndim
 
     @property
     def T(self) -> Tensor:
