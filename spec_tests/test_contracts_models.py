@@ -11,6 +11,7 @@ values written out in the test.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -1059,3 +1060,76 @@ def test_refusals_raise_the_documented_error_with_the_whole_message(case: str):
     call, error, message = REFUSALS[case]
     with pytest.raises(error, match=whole(message)):
         call()
+
+
+# ----------------------------------------------------------------------------------- defaults
+
+
+@pytest.mark.claim("LOG-TRAIN.data")
+def test_two_blobs_defaults_are_the_material_s_100_points_per_class_m_1_7_c_1_seed_10():
+    """Restated with torch's generator: seed 10, class 0 around +1.7, class 1 around -1.7,
+    both shifted by 1, 100 each, in that order."""
+    x, y = two_blobs()
+    generator = torch.Generator().manual_seed(10)
+    ones = torch.ones(100, 2)
+    x0 = torch.normal(1.7 * ones, 1.0, generator=generator) + 1.0
+    x1 = torch.normal(-1.7 * ones, 1.0, generator=generator) + 1.0
+    torch.testing.assert_close(x, torch.cat((x0, x1)), rtol=0, atol=0)
+    torch.testing.assert_close(y, torch.cat((torch.zeros(100), torch.ones(100))), rtol=0, atol=0)
+
+
+@pytest.mark.claim("LOG-MODEL.params")
+def test_logistic_regression_defaults_are_two_features_and_seed_0():
+    """The initial parameters are those of nn.Linear(2, 1) right after torch.manual_seed(0)."""
+    model = LogisticRegression()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        linear = nn.Linear(2, 1)
+    torch.testing.assert_close(model.linear.weight, linear.weight, rtol=0, atol=0)
+    torch.testing.assert_close(model.linear.bias, linear.bias, rtol=0, atol=0)
+
+
+@pytest.mark.claim("LOG-TRAIN.fit")
+def test_train_logistic_defaults_are_the_documented_ones():
+    """Training with the defaults is training with lr 0.01, momentum 0.9, at most 1000
+    iterations, target accuracy 0.99, zero_grad, a check every iteration and seed 10."""
+    x, y = two_blobs(n_per_class=20, seed=3)
+    implicit = train_logistic(x, y)
+    explicit = train_logistic(
+        x,
+        y,
+        lr=0.01,
+        momentum=0.9,
+        max_iters=1000,
+        target_accuracy=0.99,
+        zero_grad=True,
+        check_every=1,
+        seed=10,
+    )
+    assert implicit.stop_iteration == explicit.stop_iteration
+    torch.testing.assert_close(implicit.initial_weight, explicit.initial_weight, rtol=0, atol=0)
+    torch.testing.assert_close(implicit.loss_history, explicit.loss_history, rtol=0, atol=0)
+    torch.testing.assert_close(implicit.weight, explicit.weight, rtol=0, atol=0)
+
+
+@pytest.mark.claim("LOG-MODEL.classify")
+def test_accuracy_default_threshold_is_one_half():
+    assert accuracy(t64([0.5, 0.5]), t64([1.0, 1.0])) == 1.0
+    assert accuracy(t64([0.4999, 0.75]), t64([1.0, 1.0])) == 0.5
+    # bool labels are accepted as 0/1
+    assert accuracy(t64([0.2, 0.9]), torch.tensor([False, True])) == 1.0
+
+
+@pytest.mark.claim("LS-MLE")
+def test_gaussian_nll_default_sigma_is_1():
+    """One residual e = 3 - 1 = 2 with sigma = 1: log(2 pi) / 2 + e^2 / 2, written out."""
+    value = gaussian_nll(t64([[1.0]]), t64([3.0]), t64([1.0]))
+    assert value == pytest.approx(0.5 * math.log(2 * math.pi) + 2.0, rel=1e-15)
+
+
+@pytest.mark.claim("GD-OSC.when")
+def test_quadratic_regime_default_curvature_is_2():
+    """f(x) = x^2 has c = 2: lr 0.5 lands in one step, lr 1 cycles (p = lr * c)."""
+    assert quadratic_regime(0.5) == "one-step"
+    assert quadratic_regime(1.0) == "cycling"
+    assert quadratic_regime(0.75) == "oscillating"
