@@ -493,6 +493,12 @@ REFUSALS: dict[str, tuple[Callable[[], object], type, str]] = {
         ValueError,
         "seed must be in [0, 2**63), got -1",
     ),
+    "train lr beyond float32": (
+        lambda: train_logistic(torch.zeros(2, 2), t32([0.0, 1.0]), lr=1e39),
+        ValueError,
+        "lr = 1e+39 is beyond the range of torch.float32 (largest 3.4e+38), the dtype of the "
+        "parameters it updates",
+    ),
     # decision_boundary: shapes and bias
     "boundary three weights": (
         lambda: decision_boundary(t64([1.0, 2.0, 3.0]), 0.0, t64([0.0])),
