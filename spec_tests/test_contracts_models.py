@@ -515,6 +515,16 @@ REFUSALS: dict[str, tuple[Callable[[], object], type, str]] = {
         ValueError,
         "bias must hold one number, got shape (2,)",
     ),
+    "boundary bias str": (
+        lambda: decision_boundary(t64([1.0, 2.0]), "0", t64([0.0])),
+        TypeError,
+        "bias must be a real number, got str",
+    ),
+    "boundary bias nan": (
+        lambda: decision_boundary(t64([1.0, 2.0]), NAN, t64([0.0])),
+        ValueError,
+        "bias must be finite, got nan",
+    ),
     # fc: the hand-written backward
     "fc_backward integer x": (
         lambda: fc_backward(ints([[1]]), t64([[1.0]]), t64([[1.0]])),
@@ -591,6 +601,16 @@ REFUSALS: dict[str, tuple[Callable[[], object], type, str]] = {
     "fc_backward grad_b overflow": (
         lambda: fc_backward(t64([[1e-300], [1e-300]]), t64([[1e-10]]), t64([[1e308], [1e308]])),
         *too_large("grad_b", F64, "grad_out is"),
+    ),
+    "fc_backward nan x": (
+        lambda: fc_backward(t64([[NAN]]), t64([[1.0]]), t64([[1.0]])),
+        ValueError,
+        "x has non-finite entries (inf or nan)",
+    ),
+    "fc_backward integer w": (
+        lambda: fc_backward(t64([[1.0]]), ints([[1]]), t64([[1.0]])),
+        TypeError,
+        "w must be a floating-point tensor, got dtype torch.int64",
     ),
     # fc: the layer's checks
     "fully_connected integer x": (
@@ -1139,3 +1159,35 @@ def test_quadratic_regime_default_curvature_is_2():
     assert quadratic_regime(0.5) == "one-step"
     assert quadratic_regime(1.0) == "cycling"
     assert quadratic_regime(0.75) == "oscillating"
+
+
+# ------------------------------------------------------- what the checks let through, by kind
+
+
+@pytest.mark.claim("LOG-BOUNDARY")
+def test_decision_boundary_takes_a_one_element_tensor_bias():
+    # y = (-w0 x - b) / w1 = (-1 * 2 - 0.5) / 0.5
+    ys = decision_boundary(t64([1.0, 0.5]), t64([0.5]), t64([2.0]))
+    torch.testing.assert_close(ys, t64([-5.0]), rtol=0, atol=0)
+
+
+@pytest.mark.claim("FEAT-NORM.intended")
+def test_normalize_and_design_matrix_take_bool_pixels_as_0_and_1():
+    """A bool vector or image counts True as 1 (torch's own bool -> float conversion)."""
+    v = torch.tensor([True, False, True, True])
+    torch.testing.assert_close(normalize(v), normalize(v.to(F32)), rtol=0, atol=0)
+    images = torch.tensor([[[True, False], [True, True]], [[False, True], [False, True]]])
+    as_float = images.to(F64)
+    torch.testing.assert_close(design_matrix(images), design_matrix(as_float), rtol=0, atol=0)
+    torch.testing.assert_close(
+        design_matrix(list(images), dim=1), design_matrix(as_float, dim=1), rtol=0, atol=0
+    )
+
+
+@pytest.mark.claim("GD-RULE")
+def test_descend_and_quadratic_regime_take_0d_tensors_for_numbers():
+    """x0, lr, curvature and grad's value may be 0-d tensors; the path is of floats:
+    x1 = 1 - 0.25 * 2 = 0.5, x2 = 0.5 - 0.25 * 1 = 0.25."""
+    path = descend(lambda x: torch.tensor(2.0 * float(x)), t64(1.0), t64(0.25), 2)
+    assert path == [1.0, 0.5, 0.25]
+    assert quadratic_regime(t64(0.5), t64(2.0)) == "one-step"
