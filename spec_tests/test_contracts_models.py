@@ -1191,3 +1191,12 @@ def test_descend_and_quadratic_regime_take_0d_tensors_for_numbers():
     path = descend(lambda x: torch.tensor(2.0 * float(x)), t64(1.0), t64(0.25), 2)
     assert path == [1.0, 0.5, 0.25]
     assert quadratic_regime(t64(0.5), t64(2.0)) == "one-step"
+
+
+@pytest.mark.claim("FEAT-NORM.intended")
+def test_normalize_survives_a_sum_beyond_the_dtype():
+    """3e38 + 3e38 overflows float32 although both entries are finite: the result is still
+    v / sum(v) = (1/2, 1/2, 0), in float32, and integer input gives float32 too."""
+    result = normalize(t32([3e38, 3e38, 0.0]))
+    torch.testing.assert_close(result, t32([0.5, 0.5, 0.0]), rtol=0, atol=0)
+    torch.testing.assert_close(normalize(ints([1, 3])), t32([0.25, 0.75]), rtol=0, atol=0)
