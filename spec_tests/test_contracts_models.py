@@ -1200,3 +1200,14 @@ def test_normalize_survives_a_sum_beyond_the_dtype():
     result = normalize(t32([3e38, 3e38, 0.0]))
     torch.testing.assert_close(result, t32([0.5, 0.5, 0.0]), rtol=0, atol=0)
     torch.testing.assert_close(normalize(ints([1, 3])), t32([0.25, 0.75]), rtol=0, atol=0)
+
+
+@pytest.mark.claim("GD-RULE")
+def test_descend_in_float64_keeps_every_bit_of_x0_and_of_a_python_number_gradient():
+    """With dtype=torch.float64 neither x0 = 0.1 nor a derivative 0.1 returned as a Python
+    float goes through float32: the path is the float64 arithmetic written out."""
+    assert descend(lambda x: 0.0, 0.1, 1.0, 1, dtype=F64) == [0.1, 0.1]
+    assert descend(lambda x: 0.1, 1.0, 1.0, 2, dtype=F64) == [1.0, 1.0 - 0.1, 1.0 - 0.1 - 0.1]
+    # a float32 path rounds every iterate to float32 (torch's own rounding as the oracle)
+    expected = torch.tensor(1.0, dtype=F32) - torch.tensor(0.1, dtype=F32)
+    assert descend(lambda x: 0.1, 1.0, 1.0, 1, dtype=F32) == [1.0, expected.item()]
