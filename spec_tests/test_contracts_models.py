@@ -1232,3 +1232,30 @@ def test_train_logistic_initial_parameters_come_after_the_replayed_data_draws(n_
     expected_bias = linear.bias.detach()[0].to(F64)
     torch.testing.assert_close(result.initial_weight, expected_weight, rtol=0, atol=0)
     torch.testing.assert_close(result.initial_bias, expected_bias, rtol=0, atol=0)
+
+
+@pytest.mark.claim("LOG-TRAIN.fit")
+def test_train_logistic_result_has_the_documented_kinds_and_shapes():
+    """Histories are float64 with one entry per iteration; weight is [d] and bias 0-d in the
+    dtype of x; a run that never passes its check has stop_iteration None. The first loss is
+    nn.BCELoss of the initial model (restated from the initial parameters)."""
+    x, y = two_blobs(n_per_class=5, seed=1)
+    result = train_logistic(x, y, max_iters=4, target_accuracy=1.0)
+    assert result.iterations == 4
+    assert result.stop_iteration is None
+    assert result.converged is False
+    for history in (result.loss_history, result.accuracy_history, result.grad_norm_history):
+        assert history.dtype == F64
+        assert tuple(history.shape) == (4,)
+    assert tuple(result.weight.shape) == (2,)
+    assert result.weight.dtype == F32
+    assert tuple(result.bias.shape) == ()
+    assert tuple(result.initial_weight.shape) == (2,)
+    assert tuple(result.initial_bias.shape) == ()
+    assert result.loss == float(result.loss_history[-1])
+    assert result.accuracy == float(result.accuracy_history[-1])
+    p0 = torch.sigmoid(x @ result.initial_weight + result.initial_bias)
+    expected_first_loss = nn.BCELoss()(p0, y)
+    assert float(result.loss_history[0]) == pytest.approx(float(expected_first_loss), rel=1e-6)
+    right = int(((p0 >= 0.5) == y.bool()).sum())
+    assert float(result.accuracy_history[0]) == right / 10
