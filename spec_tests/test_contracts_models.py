@@ -139,6 +139,15 @@ def test_binary_cross_entropy_is_in_the_dtype_of_p_whatever_the_dtype_of_y():
     torch.testing.assert_close(binary_cross_entropy(p, y), expected)
 
 
+@pytest.mark.claim("LOG-LOSS")
+def test_binary_cross_entropy_with_logits_is_in_the_dtype_of_z_whatever_the_dtype_of_y():
+    """Oracle: nn.BCEWithLogitsLoss on the labels converted by the test."""
+    z = torch.tensor([-1.5, 0.25, 2.0], dtype=F32)
+    y = t64([0.0, 1.0, 1.0])
+    expected = nn.BCEWithLogitsLoss()(z, y.to(F32))
+    torch.testing.assert_close(binary_cross_entropy_with_logits(z, y), expected)
+
+
 @pytest.mark.claim("LOG-MODEL.classify")
 def test_accuracy_takes_p_n_by_1_only_with_one_column():
     """``p`` [N, 1] goes with ``y`` [N]; ``p`` [N, 2] with ``y`` [N] is a shape mismatch."""
