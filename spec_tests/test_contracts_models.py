@@ -1268,3 +1268,24 @@ def test_train_logistic_result_has_the_documented_kinds_and_shapes():
     assert float(result.loss_history[0]) == pytest.approx(float(expected_first_loss), rel=1e-6)
     right = int(((p0 >= 0.5) == y.bool()).sum())
     assert float(result.accuracy_history[0]) == right / 10
+
+
+@pytest.mark.claim("LOG-TRAIN.fit")
+def test_train_logistic_stops_only_strictly_above_the_target_and_measures_the_gradient():
+    """Far-apart blobs reach accuracy 1 within a few steps at lr 1, yet target 1.0 is never
+    exceeded, so all 15 iterations run. The first gradient norm is the norm of
+    (mean((p - y) x), mean(p - y)) at the initial parameters, restated; labels of another
+    dtype than x train the same model."""
+    x, y = two_blobs(n_per_class=5, mean_value=4.0, seed=1)
+    x = x.to(F64)
+    result = train_logistic(x, y, lr=1.0, max_iters=15, target_accuracy=1.0)
+    assert result.iterations == 15
+    assert result.stop_iteration is None
+    assert float(result.accuracy_history[-1]) == 1.0
+    p0 = torch.sigmoid(x @ result.initial_weight + result.initial_bias)
+    residual = p0 - y.to(F64)
+    gradient = torch.cat(((residual[:, None] * x).mean(0), residual.mean().reshape(1)))
+    torch.testing.assert_close(result.grad_norm_history[0], gradient.norm(), rtol=1e-12, atol=0)
+    with_int_labels = train_logistic(x, y.long(), lr=1.0, max_iters=15, target_accuracy=1.0)
+    torch.testing.assert_close(with_int_labels.loss_history, result.loss_history, rtol=0, atol=0)
+    torch.testing.assert_close(with_int_labels.weight, result.weight, rtol=0, atol=0)
