@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Callable
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -35,7 +36,14 @@ from reference.features import (
     sequential_normalize,
     with_bias,
 )
-from reference.linear import classify, gaussian_nll, normal_equations, predict, solve_exact
+from reference.linear import (
+    classify,
+    gaussian_nll,
+    least_squares,
+    normal_equations,
+    predict,
+    solve_exact,
+)
 from reference.logistic import (
     LogisticRegression,
     accuracy,
@@ -1289,3 +1297,27 @@ def test_train_logistic_stops_only_strictly_above_the_target_and_measures_the_gr
     with_int_labels = train_logistic(x, y.long(), lr=1.0, max_iters=15, target_accuracy=1.0)
     torch.testing.assert_close(with_int_labels.loss_history, result.loss_history, rtol=0, atol=0)
     torch.testing.assert_close(with_int_labels.weight, result.weight, rtol=0, atol=0)
+
+
+@pytest.mark.claim("LS-EXACT")
+def test_solvers_handle_subnormal_systems_by_exact_power_of_two_scaling():
+    """A system scaled by 2**-1060 (subnormal entries, few significant bits left) has the
+    solution of the unscaled system times 2**(1060 - 50) when y is scaled by 2**-50:
+    numpy solves the unscaled system, math.ldexp applies the exact scaling."""
+    A0 = np.array([[2.0, 1.0], [1.0, 3.0]])
+    b0 = np.array([3.0, 5.0])
+    A = torch.from_numpy(np.ldexp(A0, -1060))
+    b = torch.from_numpy(np.ldexp(b0, -50))
+    expected = np.ldexp(np.linalg.solve(A0, b0), 1010)
+    np.testing.assert_allclose(solve_exact(A, b).numpy(), expected, rtol=1e-14)
+    X0 = np.array([[1.0, 1.0], [1.0, 2.0], [1.0, 3.0]])
+    y0 = np.array([1.0, 2.5, 2.9])
+    X = torch.from_numpy(np.ldexp(X0, -1060))
+    y = torch.from_numpy(np.ldexp(y0, -50))
+    expected_ls = np.ldexp(np.linalg.lstsq(X0, y0, rcond=None)[0], 1010)
+    np.testing.assert_allclose(least_squares(X, y).numpy(), expected_ls, rtol=1e-12)
+    # and the other way: entries of 2**1000 with targets of 2**1010
+    X_big = torch.from_numpy(np.ldexp(X0, 1000))
+    y_big = torch.from_numpy(np.ldexp(y0, 1010))
+    expected_big = np.ldexp(np.linalg.lstsq(X0, y0, rcond=None)[0], 10)
+    np.testing.assert_allclose(least_squares(X_big, y_big).numpy(), expected_big, rtol=1e-12)
