@@ -516,6 +516,38 @@ REFUSALS: dict[str, tuple[Callable[[], object], type, str]] = {
         "lr = 1e+39 is beyond the range of torch.float32 (largest 3.4e+38), the dtype of the "
         "parameters it updates",
     ),
+    # One sample x = (1, 1) of class 0: its first gradient p0 is in [0.107, 0.893] for every
+    # initial draw (|w|, |b| <= 1/sqrt(2) for nn.Linear(2, 1)), after which sigma saturates
+    # at exactly 0 and the gradient is 0 (so the output stays finite, 0), while momentum 0.99
+    # keeps stepping: 1e308 * p0 * (1 + 0.99 + ... + 0.99**199) >= 1e308 * 0.107 * 86.6 is
+    # beyond float64, so the weights end at -inf. Target 1.0 is never exceeded, so all 200 iterations run.
+    "train diverges in the last step": (
+        lambda: train_logistic(
+            t64([[1.0, 1.0]]),
+            t64([0.0]),
+            lr=1e308,
+            momentum=0.99,
+            target_accuracy=1.0,
+            max_iters=200,
+        ),
+        DivergenceError,
+        "logistic regression diverged in its last step (lr=1e+308, momentum=0.99, "
+        "zero_grad=True): the weights are not finite",
+    ),
+    "train diverges in the last step without zero_grad": (
+        lambda: train_logistic(
+            t64([[1.0, 1.0]]),
+            t64([0.0]),
+            lr=1e308,
+            momentum=0.99,
+            target_accuracy=1.0,
+            max_iters=200,
+            zero_grad=False,
+        ),
+        DivergenceError,
+        "logistic regression diverged in its last step (lr=1e+308, momentum=0.99, "
+        "zero_grad=False): the weights are not finite",
+    ),
     # decision_boundary: shapes and bias
     "boundary three weights": (
         lambda: decision_boundary(t64([1.0, 2.0, 3.0]), 0.0, t64([0.0])),
