@@ -520,7 +520,8 @@ REFUSALS: dict[str, tuple[Callable[[], object], type, str]] = {
     # initial draw (|w|, |b| <= 1/sqrt(2) for nn.Linear(2, 1)), after which sigma saturates
     # at exactly 0 and the gradient is 0 (so the output stays finite, 0), while momentum 0.99
     # keeps stepping: 1e308 * p0 * (1 + 0.99 + ... + 0.99**199) >= 1e308 * 0.107 * 86.6 is
-    # beyond float64, so the weights end at -inf. Target 1.0 is never exceeded, so all 200 iterations run.
+    # beyond float64, so the weights end at -inf. Target 1.0 is never exceeded, so all 200
+    # iterations run.
     "train diverges in the last step": (
         lambda: train_logistic(
             t64([[1.0, 1.0]]),
