@@ -1354,3 +1354,20 @@ def test_solvers_handle_subnormal_systems_by_exact_power_of_two_scaling():
     y_big = torch.from_numpy(np.ldexp(y0, 1010))
     expected_big = np.ldexp(np.linalg.lstsq(X0, y0, rcond=None)[0], 10)
     np.testing.assert_allclose(least_squares(X_big, y_big).numpy(), expected_big, rtol=1e-12)
+
+
+@pytest.mark.claim("LOG-MODEL.classify")
+def test_the_closed_ends_of_the_ranges_are_accepted():
+    """threshold in [0, 1] (both ends), momentum in [0, 1) (0 included, plain SGD) and
+    target_accuracy in [0, 1] (both ends) are accepted."""
+    assert accuracy(t64([1.0, 0.99]), t64([1.0, 0.0]), threshold=1.0) == 1.0
+    assert accuracy(t64([0.0, 0.3]), t64([1.0, 1.0]), threshold=0.0) == 1.0
+    x, y = two_blobs(n_per_class=2, seed=4)
+    plain = train_logistic(x, y, momentum=0, max_iters=2, target_accuracy=1.0)
+    assert plain.iterations == 2
+    # target 0: any iteration with one right prediction passes, so the stop is at the
+    # first iteration whose accuracy is above 0
+    first = train_logistic(x, y, max_iters=50, target_accuracy=0)
+    assert first.stop_iteration == next(
+        i for i, acc in enumerate(first.accuracy_history.tolist()) if acc > 0
+    )
