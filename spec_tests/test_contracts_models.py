@@ -1371,3 +1371,12 @@ def test_the_closed_ends_of_the_ranges_are_accepted():
     assert first.stop_iteration == next(
         i for i, acc in enumerate(first.accuracy_history.tolist()) if acc > 0
     )
+
+
+@pytest.mark.claim("LS-DIGITS")
+def test_predict_is_in_the_promoted_dtype_and_float64_for_integers():
+    """torch.promote_types decides the dtype, except that integer inputs give float64."""
+    torch.testing.assert_close(predict(ints([[1, 2]]), ints([3, 4])), t64([11.0]), rtol=0, atol=0)
+    torch.testing.assert_close(predict(t32([[1.5, 2.0]]), t32([2.0, 1.0])), t32([5.0]))
+    torch.testing.assert_close(predict(t32([[1.5, 2.0]]), t64([2.0, 1.0])), t64([5.0]))
+    torch.testing.assert_close(predict(ints([[1, 2]]), t32([[2.0], [1.0]])), t32([[4.0]]))
