@@ -1380,3 +1380,13 @@ def test_predict_is_in_the_promoted_dtype_and_float64_for_integers():
     torch.testing.assert_close(predict(t32([[1.5, 2.0]]), t32([2.0, 1.0])), t32([5.0]))
     torch.testing.assert_close(predict(t32([[1.5, 2.0]]), t64([2.0, 1.0])), t64([5.0]))
     torch.testing.assert_close(predict(ints([[1, 2]]), t32([[2.0], [1.0]])), t32([[4.0]]))
+
+
+@pytest.mark.claim("GD-RULE")
+def test_descend_in_float32_rounds_a_float64_tensor_gradient_to_float32():
+    """The iterates stay in the requested dtype even when grad answers in another one:
+    x1 = 1 - 0.1 * 2 computed in float32 (torch's float32 arithmetic as the oracle)."""
+    path = descend(lambda x: 2.0 * x.to(F64), 1.0, 0.1, 1, dtype=F32)
+    expected = torch.tensor(1.0, dtype=F32) - 0.1 * torch.tensor(2.0, dtype=F32)
+    assert path == [1.0, expected.item()]
+    assert path[1] != 0.8  # float64 arithmetic would give 0.8 exactly
