@@ -258,7 +258,11 @@ def test_train_logistic_rejects_bad_arguments_and_reports_divergence():
     first = first_non_finite_output(lr=1e38, max_iters=50)
     assert first is not None
     x, y = two_blobs()
-    with pytest.raises(DivergenceError, match=rf"diverged at iteration {first} \(lr=1e\+38"):
+    message = (
+        rf"^logistic regression diverged at iteration {first} \(lr=1e\+38, momentum=0\.9, "
+        r"zero_grad=True\): the model output is not finite$"
+    )
+    with pytest.raises(DivergenceError, match=message):
         train_logistic(x, y, lr=1e38, max_iters=50)
 
 
