@@ -165,6 +165,7 @@ def test_block_sums_of_the_gram_matrix_are_the_whole_one(shards):
     np.testing.assert_allclose(c_sum, c, rtol=1e-12)
 
 
+@pytest.mark.launches
 @pytest.mark.claim("DIST-SUM")
 def test_one_reduction_carries_k_k_plus_1_over_2_plus_k_plus_3_numbers(two_ranks, four_ranks):
     # The upper triangle of G (6 numbers for k = 3), c (3), y.y, the row count and an error
@@ -195,6 +196,7 @@ def test_one_rank_equals_gd_full_batch_on_all_rows(shards, single_process):
     torch.testing.assert_close(result.weights, expected, rtol=1e-12, atol=0)
 
 
+@pytest.mark.launches
 @pytest.mark.claim("DIST-EQUAL")
 def test_two_ranks_equal_one_process(two_ranks, single_process):
     _, expected = single_process
@@ -207,6 +209,7 @@ def test_two_ranks_equal_one_process(two_ranks, single_process):
     assert rows == [3 * 450 + 300, 3 * 450]  # shards 0, 2, 4, 6 (the short one) and 1, 3, 5
 
 
+@pytest.mark.launches
 @pytest.mark.claim("DIST-EQUAL")
 def test_four_ranks_through_the_command_line_equal_one_process(four_ranks, single_process):
     lr, expected = single_process
@@ -335,6 +338,7 @@ def test_only_rank_0_writes_the_result(shards, tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- DIST-PER-STEP
 
 
+@pytest.mark.launches
 @pytest.mark.claim("DIST-PER-STEP")
 def test_per_step_reduction_reaches_the_same_weights(two_ranks, single_process):
     _, expected = single_process
@@ -346,6 +350,7 @@ def test_per_step_reduction_reaches_the_same_weights(two_ranks, single_process):
         )
 
 
+@pytest.mark.launches
 @pytest.mark.claim("DIST-PER-STEP")
 def test_per_step_communication_grows_with_the_steps(two_ranks):
     one_shot = two_ranks[0]["one-shot"]["timings"][0]["bytes_reduced"]
@@ -477,6 +482,7 @@ def test_a_given_start_is_taken_in_float64_and_left_alone(shards):
 # ----------------------------------------------------------------------------- DIST-FAULT
 
 
+@pytest.mark.launches
 @pytest.mark.claim("DIST-FAULT")
 def test_a_killed_rank_fails_the_launch_naming_it(shards, tmp_path):
     out = tmp_path / "result.json"
@@ -498,6 +504,7 @@ def test_a_killed_rank_fails_the_launch_naming_it(shards, tmp_path):
 # ----------------------------------------------------------------------------- DIST-BAD-DATA
 
 
+@pytest.mark.launches
 @pytest.mark.claim("DIST-BAD-DATA")
 def test_a_nan_shard_is_refused_on_every_rank_before_any_step(two_ranks):
     culprit = two_ranks[1]["bad"]
