@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -511,6 +512,69 @@ def test_a_nan_shard_is_refused_on_every_rank_before_any_step(two_ranks):
     assert culprit.startswith("ShardError: rank 1: ")
     assert "shard-00001.y.npy has non-finite entries (first at row 17)" in culprit
     assert two_ranks[0]["bad"] == "ShardError: rank 0: 1 other rank(s) refused their shards"
+
+
+def _restated_synthetic(rows, k, seed, noise_std, rows_per_shard, chunk_rows):
+    """make_synthetic_shards' data restated: one generator; shard by shard, chunk by chunk,
+    the chunk's standard normal features (after a bias column of ones), then its noise."""
+    rng = np.random.default_rng(seed)
+    w_star = np.array([(i + 1) * (-1.0) ** i for i in range(k)])  # 1, -2, 3, -4, ...
+    Xs, ys = [], []
+    for first in range(0, rows, rows_per_shard):
+        count = min(rows_per_shard, rows - first)
+        for start in range(0, count, chunk_rows):
+            m = min(chunk_rows, count - start)
+            X = np.hstack([np.ones((m, 1)), rng.standard_normal((m, k - 1))])
+            Xs.append(X)
+            ys.append(X @ w_star + noise_std * rng.standard_normal(m))
+    return np.vstack(Xs), np.concatenate(ys), w_star
+
+
+@pytest.mark.claim("DIST-SUM")
+@pytest.mark.parametrize(("k", "noise_std"), [(4, 0.25), (2, None)])
+def test_synthetic_shards_are_the_seeded_draws_restated(tmp_path, k, noise_std):
+    directory = tmp_path / "new" / "data"  # parents are created
+    options = {} if noise_std is None else {"noise_std": noise_std}
+    manifest = make_synthetic_shards(
+        directory, rows=23, features=k, seed=11, rows_per_shard=10, chunk_rows=3, **options
+    )
+    noise = 0.1 if noise_std is None else noise_std  # the documented default
+    X_expected, y_expected, w_star = _restated_synthetic(23, k, 11, noise, 10, 3)
+    X, y = (t.numpy() for t in _all_rows(directory))
+    np.testing.assert_allclose(X, X_expected, rtol=0, atol=0)
+    np.testing.assert_allclose(y, y_expected, rtol=1e-15, atol=1e-15)
+    assert (manifest.n, manifest.k) == (23, k)
+    written = json.loads((directory / "manifest.json").read_bytes().decode("ascii"))
+    assert written["dtype"] == "float64"
+    assert written["meta"] == {
+        "generator": "numpy.random.default_rng",
+        "seed": 11,
+        "true_weights": w_star.tolist(),
+        "noise_std": noise,
+        "chunk_rows": 3,
+    }
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "manifest.json",
+        "shard-00000.X.npy", "shard-00000.y.npy",
+        "shard-00001.X.npy", "shard-00001.y.npy",
+        "shard-00002.X.npy", "shard-00002.y.npy",
+    ]  # fmt: skip
+    verify_shards(directory)  # the checksums are those of the files as written
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_synthetic_shards_go_only_into_a_new_or_empty_directory(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    make_synthetic_shards(empty, rows=3, features=1, seed=0)  # an empty directory is fine
+    for taken in (empty, tmp_path / "a-file"):
+        if not taken.exists():
+            taken.write_text("x")
+        with pytest.raises(
+            ValueError,
+            match=rf"^out must be a new or empty directory, got {re.escape(repr(str(taken)))}$",
+        ):
+            make_synthetic_shards(taken, rows=3, features=1, seed=0)
 
 
 @pytest.mark.claim("DIST-BAD-DATA")

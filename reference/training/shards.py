@@ -352,7 +352,7 @@ def make_synthetic_shards(
         },
     }
     tmp = target / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    tmp.write_bytes(json.dumps(manifest).encode("ascii"))  # json.dumps escapes non-ASCII
     os.replace(tmp, target / MANIFEST)
     return read_manifest(target)
 
