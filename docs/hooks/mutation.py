@@ -48,7 +48,11 @@ def provenance(data: dict[str, Any]) -> list[str]:
 
 def headline(data: dict[str, Any]) -> list[str]:
     s = data["summary"]
+    partial = not data.get("sample") and s["not checked"] > 0
     met = "meets" if data["meets_target"] else "**misses**"
+    target = f"which {met} the target of {percent(data['target'])}"
+    if partial:  # a run stopped before the end: no verdict on the target
+        target = f"so far (the target is {percent(data['target'])} of a whole run)"
     counted = s["mutants"] - s["equivalent"] - s["not checked"] - s["skipped"]
     sample = data.get("sample")
     estimate = []
@@ -61,9 +65,16 @@ def headline(data: dict[str, Any]) -> list[str]:
             "(outside the sample, or not reached when the run stopped) are counted nowhere.",
             "",
         ]
+    if partial:
+        estimate = [
+            f"The run was stopped before it reached {s['not checked']} of the {s['mutants']} "
+            "mutants (mutmut tests the cheapest first, so those left are the functions most "
+            "specs reach); they are counted nowhere, and the score is not a whole run's.",
+            "",
+        ]
     return [
-        f"**Score: {percent(s['score'])}** of {counted} non-equivalent mutants detected, which "
-        f"{met} the target of {percent(data['target'])}. Of {s['mutants']} mutants, "
+        f"**Score: {percent(s['score'])}** of {counted} non-equivalent mutants detected, "
+        f"{target}. Of {s['mutants']} mutants, "
         f"{s['killed']} were killed by a failing spec, {s['timeout']} timed out, "
         f"{s['segfault']} crashed, {s['survived']} survived, {s['no tests']} were reached by "
         f"no spec, {s['suspicious']} were suspicious and {s['equivalent']} are equivalent.",
