@@ -224,8 +224,9 @@ def test_engine_gradcheck_catches_a_wrong_derivative():
 # ---------------------------------------------------------------- the chapter-4 program
 
 
-def test_autograd_digit_program_reaches_torchs_weights_on_the_engine():
-    steps = 5000
+def _digit_program_on_the_engine(steps: int):
+    """The program of reference.training.digit_programs for ``steps`` steps, on the engine;
+    returns the engine's weights as a torch tensor and torch's run of the same program."""
     reference = train_digits_autograd(seed=0, steps=steps)
     _, labels = load_digits()
     X = E.tensor(reference.train_features.numpy())
@@ -239,10 +240,22 @@ def test_autograd_digit_program_reaches_torchs_weights_on_the_engine():
         with E.no_grad():
             weights -= AUTOGRAD_LR * weights.grad
         weights.grad.zero_()
-    torch.testing.assert_close(
-        torch.tensor(weights.detach().numpy()), reference.weights, rtol=0, atol=1e-6
-    )
+    return torch.tensor(weights.detach().numpy()), reference
+
+
+@pytest.mark.long_run
+def test_autograd_digit_program_reaches_torchs_weights_on_the_engine():
+    weights, reference = _digit_program_on_the_engine(5000)
+    torch.testing.assert_close(weights, reference.weights, rtol=0, atol=1e-6)
     assert not torch.equal(reference.weights, reference.initial_weights)  # it did train
+
+
+def test_autograd_digit_program_first_steps_match_torch_on_the_engine():
+    # the long run above, cut to its first steps: each step must already agree
+    for steps in (1, 2, 25):
+        weights, reference = _digit_program_on_the_engine(steps)
+        torch.testing.assert_close(weights, reference.weights, rtol=0, atol=1e-6)
+        assert not torch.equal(reference.weights, reference.initial_weights)
 
 
 # ---------------------------------------------------------------- validation

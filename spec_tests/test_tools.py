@@ -7,6 +7,7 @@ They check the pure logic on hand-made inputs; nothing here runs pytest or mutmu
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import textwrap
 from pathlib import Path
@@ -261,3 +262,80 @@ def test_an_entry_whose_function_still_has_unchecked_mutants_is_not_stale(mutati
         sources={"reference/toy.py": SOURCE},
     )
     assert report["stale_equivalents"] == []
+
+
+# ---------------------------------------------------------------------- under mutation
+def test_under_mutation_specs_run_file_by_file_cheapest_first(pytester, monkeypatch):
+    from gradspec_plugin import under_mutation
+
+    monkeypatch.setattr(under_mutation, "_durations", None)
+    setups = pytester.path / "setups.txt"
+    pytester.makepyfile(
+        test_a=f"""
+            import pytest
+
+            @pytest.fixture(scope="module")
+            def built():
+                with open({str(setups)!r}, "a") as log:
+                    log.write("a\\n")
+
+            def test_one(built): pass
+            def test_two(built): pass
+        """,
+        test_b="def test_one(): pass",
+    )
+    (pytester.path / "mutmut-stats.json").write_text(
+        '{"duration_by_test": {"test_a.py::test_one": 2.0, "test_a.py::test_two": 1.0,'
+        ' "test_b.py::test_one": 0.5}}'
+    )
+    nodes = ["test_a.py::test_one", "test_b.py::test_one", "test_a.py::test_two"]
+    result = pytester.runpytest("-p", "gradspec_plugin.under_mutation", "-p", "no:randomly",
+                                "-v", *nodes)  # fmt: skip
+    result.assert_outcomes(passed=3)
+    ran = [line.split()[0] for line in result.outlines if " PASSED" in line]
+    assert ran == ["test_b.py::test_one", "test_a.py::test_one", "test_a.py::test_two"]
+    assert setups.read_text().split() == ["a"]  # the module fixture was built once
+
+
+def test_under_mutation_without_stats_files_keep_their_first_order(pytester, monkeypatch):
+    from gradspec_plugin import under_mutation
+
+    monkeypatch.setattr(under_mutation, "_durations", None)
+    pytester.makepyfile(test_a="def test_one(): pass\ndef test_two(): pass",
+                        test_b="def test_one(): pass")  # fmt: skip
+    nodes = ["test_b.py::test_one", "test_a.py::test_two", "test_a.py::test_one"]
+    result = pytester.runpytest("-p", "gradspec_plugin.under_mutation", "-p", "no:randomly",
+                                "-v", *nodes)  # fmt: skip
+    ran = [line.split()[0] for line in result.outlines if " PASSED" in line]
+    assert ran == ["test_b.py::test_one", "test_a.py::test_one", "test_a.py::test_two"]
+
+
+def test_the_warm_start_list_grows_and_imports_what_it_can(tmp_path):
+    from gradspec_plugin import under_mutation
+
+    listed = tmp_path / "preload.txt"
+    under_mutation.merge_preload(listed, ["json", "colorsys"])
+    under_mutation.merge_preload(listed, ["colorsys", "gradspec_no_such_module", "json"])
+    assert listed.read_text().split() == ["json", "colorsys", "gradspec_no_such_module"]
+    sys.modules.pop("colorsys", None)
+    assert under_mutation.preload(listed) == 1  # colorsys; json was loaded; the third fails
+    assert "colorsys" in sys.modules
+    assert under_mutation.preload(tmp_path / "absent.txt") == 0
+    outside = under_mutation.outside_modules(ROOT / "gradspec_plugin")
+    assert "json" in outside
+    assert "pytest" in outside
+    assert "gradspec_plugin.under_mutation" not in outside  # the project's own code
+
+
+def test_a_run_under_changed_mutmut_settings_starts_afresh(mutation, tmp_path, monkeypatch):
+    info = tmp_path / "gradspec-run.json"
+    monkeypatch.setattr(mutation, "RUN_INFO", info)
+    assert not mutation.settings_changed()  # no earlier run
+    settings = mutation.mutmut_settings()
+    assert settings["source_paths"] == ["reference/"]
+    info.write_text(json.dumps({"commit": "abc", "settings": settings}))
+    assert not mutation.settings_changed()
+    info.write_text(json.dumps({"commit": "abc", "settings": {**settings, "timeout": 9}}))
+    assert mutation.settings_changed()
+    info.write_text(json.dumps({"commit": "abc"}))  # a run recorded before settings were
+    assert mutation.settings_changed()

@@ -13,9 +13,10 @@ Subcommands:
   the named modules (default: all of ``reference/``) that were never checked or that the
   last check did not detect; killed verdicts are kept (mutmut itself re-tests the mutants of
   a function whose code changed, and specs added since can only kill more). ``--fresh``
-  deletes ``mutants/`` first. Then ``report``; a run over all modules also copies the report
-  to ``docs/data/mutation.json`` for the site. The exit status is 1 when the score misses
-  the target.
+  deletes ``mutants/`` first; so does a run under other ``[tool.mutmut]`` settings than the
+  last one (mutmut would discard the verdicts anyway). Then ``report``; a run over all
+  modules (not a sample) also copies the report to ``docs/data/mutation.json`` for the
+  site. The exit status is 1 when the score misses the target.
 * ``report``: read mutmut's results in ``mutants/`` and write ``build/mutation.json``.
 
 The score counts a mutant as *detected* when a spec failed (killed), ran out of time
@@ -322,6 +323,21 @@ def git_commit() -> str | None:
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
+def mutmut_settings() -> dict[str, Any]:
+    """``[tool.mutmut]`` of ``pyproject.toml``: recorded with each run, because mutmut itself
+    discards every verdict when its test selection or execution settings change."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return data.get("tool", {}).get("mutmut", {})
+
+
+def settings_changed() -> bool:
+    """Whether ``mutants/`` was made under other ``[tool.mutmut]`` settings than today's."""
+    if not RUN_INFO.is_file():
+        return False
+    recorded = json.loads(RUN_INFO.read_text(encoding="utf-8")).get("settings")
+    return recorded != mutmut_settings()
+
+
 def mutated_commit() -> str | None:
     """The commit recorded when the mutants were generated (HEAD may have moved since)."""
     if RUN_INFO.is_file():
@@ -475,6 +491,10 @@ def run(
         if not (ROOT / module).is_file() or not module.startswith("reference/"):
             print(f"--modules: {module} is not a file under reference/", file=sys.stderr)
             return 2
+    if not fresh and MUTANTS.exists() and settings_changed():
+        # mutmut would reset every verdict after choosing what to re-test from the old ones
+        print("[tool.mutmut] changed since the last run: starting afresh", flush=True)
+        fresh = True
     if fresh and MUTANTS.exists():
         shutil.rmtree(MUTANTS)
     env = {
@@ -487,7 +507,10 @@ def run(
     }
     started = datetime.now(UTC)
     generate(max_children)
-    RUN_INFO.write_text(json.dumps({"commit": git_commit()}) + "\n", encoding="utf-8")
+    RUN_INFO.write_text(
+        json.dumps({"commit": git_commit(), "settings": mutmut_settings()}) + "\n",
+        encoding="utf-8",
+    )
     names = pending(modules, sample, seed)
     if names:
         mutmut = Path(sys.executable).with_name("mutmut")
@@ -506,7 +529,7 @@ def run(
     mutants = selected(modules)
     report = build_report(mutants, load_equivalents(), command=shown, seconds=seconds)
     report["sample"] = None if sample is None else {"size": sample, "seed": seed}
-    write_report(report, snapshot=not modules)
+    write_report(report, snapshot=not modules and sample is None)
     print_summary(report)
     return 0 if report["meets_target"] else 1
 
