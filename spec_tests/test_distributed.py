@@ -13,8 +13,10 @@ two ranks through the real command line with one rank killed.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+import math
 import os
 import re
 import subprocess
@@ -29,6 +31,7 @@ import numpy as np
 import pytest
 import torch
 
+from reference.errors import DivergenceError
 from reference.training import gd_full_batch
 from reference.training.distributed import shard_assignment, train_sharded
 from reference.training.shards import (
@@ -378,7 +381,7 @@ def test_timings_count_every_read_on_a_clock_that_ticks_once_per_look(
     # and closed by one look each (2 * 3 + 1 = 7 s). One process sends nothing.
     from reference.training import distributed
 
-    ticks = itertools.count()
+    ticks = itertools.count(100)  # not 0: a sum mistaken for a difference must show
     clock = SimpleNamespace(perf_counter=lambda: float(next(ticks)))
     monkeypatch.setattr(distributed, "time", clock)
     (timing,) = train_sharded(shards, steps=3, lr=1e-4, mode=mode).timings
@@ -460,9 +463,19 @@ def test_sums_that_overflow_only_together_are_refused(tmp_path):
 
 @pytest.mark.claim("DIST-EQUAL")
 def test_training_from_read_only_memory_maps_warns_nothing(shards):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # torch warns when it wraps a read-only array
-        train_sharded(shards, steps=2)
+    # torch warns when it wraps a read-only array, by default once per process: every time
+    # here, so that the spec sees it whatever ran before it
+    always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for mode in ("one-shot", "per-step"):
+                train_sharded(shards, steps=2, mode=mode)
+            with pytest.raises(UserWarning, match="not writable"):  # the warning it avoids
+                torch.from_numpy(np.load(read_manifest(shards).files(0)[1], mmap_mode="r"))
+    finally:
+        torch.set_warn_always(always)
 
 
 @pytest.mark.claim("DIST-EQUAL")
@@ -623,17 +636,25 @@ def test_a_nan_shard_is_refused_in_one_process(tmp_path):
     ("array", "bad_rows", "named"),
     [
         ("X", [5, 6], "shard-00002.X.npy has non-finite entries (first at row 5)"),
+        ("X", [9], "shard-00002.X.npy has non-finite entries (first at row 9)"),
         ("y", [7, 8], "shard-00002.y.npy has non-finite entries (first at row 7)"),
+        ("y", [8, 9], "shard-00002.y.npy has non-finite entries (first at row 8)"),
         (
             "X-huge",
             [4],
             "shard-00002.X.npy: its sums overflow float64 (entries too large) near row 4",
         ),
+        (
+            "X-huge",
+            [8],
+            "shard-00002.X.npy: its sums overflow float64 (entries too large) near row 8",
+        ),
     ],
 )
 def test_the_refusal_names_the_file_and_its_first_bad_row(tmp_path, array, bad_rows, named):
     # Rows are counted within the named file; chunks of 4 rows (3 features) put the first bad
-    # row inside the second chunk, so the row is the chunk's start plus the offset inside it.
+    # row inside the second or the third chunk, so the row is the chunk's start (the rows of
+    # every chunk before it) plus the offset inside it.
     directory = tmp_path / "data"
     make_synthetic_shards(directory, rows=30, features=3, seed=2, rows_per_shard=10)
     x_file, y_file = read_manifest(directory).files(2)
@@ -650,6 +671,224 @@ def test_the_refusal_names_the_file_and_its_first_bad_row(tmp_path, array, bad_r
     with pytest.raises(ShardError) as refused:
         train_sharded(directory, steps=3, chunk_rows=4)
     assert named in str(refused.value)
+
+
+# ------------------------------------------------- one process standing in for two ranks
+#
+# The launches above are the proof that ranks agree; they run in child processes, where
+# mutation testing cannot follow. Here one process plays rank 0 of a group of two whose
+# rank 1 holds an exact copy of rank 0's shards (shard 2i + 1 is a copy of shard 2i), so the
+# sum over the group is twice rank 0's own: the stand-in's all_reduce doubles what it is
+# given, and its all_gather_object answers for rank 1 with rank 0's record. The oracle is
+# still gd_full_batch on all the rows (the copies included).
+
+
+class TwoRanks:
+    """A stand-in for ``torch.distributed`` in a group of two, seen from rank 0."""
+
+    ReduceOp = torch.distributed.ReduceOp
+
+    def __init__(self, other=lambda sent: sent.clone()):
+        self.other = other  # rank 1's contribution, given what rank 0 sent
+        self.sent: list[np.ndarray] = []
+
+    def is_available(self):
+        return True
+
+    def is_initialized(self):
+        return True
+
+    def get_rank(self):
+        return 0
+
+    def get_world_size(self):
+        return 2
+
+    def all_reduce(self, tensor, op=None):
+        assert op == self.ReduceOp.SUM  # a sum, asked for by name
+        assert isinstance(tensor, torch.Tensor)
+        assert tensor.dtype == torch.float64
+        self.sent.append(tensor.numpy().copy())
+        tensor.add_(self.other(tensor))
+
+    def all_gather_object(self, gathered, record):
+        assert gathered == [None, None]
+        gathered[0] = record
+        gathered[1] = dataclasses.replace(record, rank=1, shards=[i + 1 for i in record.shards])
+
+
+def _mirrored(directory: Path) -> Path:
+    """4 shards of 10 rows, k = 3, where shards 1 and 3 are copies of shards 0 and 2."""
+    make_synthetic_shards(directory, rows=40, features=3, seed=7, rows_per_shard=10)
+    manifest = read_manifest(directory)
+    for copy in (1, 3):
+        for source, target in zip(manifest.files(copy - 1), manifest.files(copy), strict=True):
+            target.write_bytes(source.read_bytes())
+    return directory
+
+
+@pytest.fixture
+def two_ranks_here(monkeypatch):
+    from reference.training import distributed
+
+    def install(world: TwoRanks) -> TwoRanks:
+        monkeypatch.setattr(distributed, "dist", world)
+        return world
+
+    return install
+
+
+@pytest.mark.claim("DIST-EQUAL")
+@pytest.mark.parametrize("mode", ["one-shot", "per-step"])
+def test_a_group_of_two_equals_one_process_on_all_rows(tmp_path, two_ranks_here, mode):
+    directory = _mirrored(tmp_path / "data")
+    world = two_ranks_here(TwoRanks())
+    result = train_sharded(directory, steps=30, mode=mode)
+    X, y = _all_rows(directory)
+    lr = 1.0 / np.linalg.eigvalsh((X.T @ X).numpy())[-1]
+    assert result.lr == pytest.approx(lr, rel=1e-12)
+    expected = gd_full_batch(X, y, torch.zeros(3, dtype=torch.float64), result.lr, 30)
+    torch.testing.assert_close(result.weights, expected, rtol=1e-10, atol=0)
+    assert (result.n, result.world_size) == (40, 2)
+    # one-shot sends G's upper triangle, c, y.y, the row count and the refusal flag once;
+    # per-step then sends the k-entry gradient at every step
+    packed = 3 * 4 // 2 + 3 + 3
+    assert [len(sent) for sent in world.sent] == [packed] + ([3] * 30 if mode == "per-step" else [])
+    mine = [timing for timing in result.timings if timing.rank == 0]
+    assert [(t.rank, t.shards) for t in result.timings] == [(0, [0, 2]), (1, [1, 3])]
+    assert mine[0].rows == 20
+    assert mine[0].bytes_reduced == 8 * (packed + (3 * 30 if mode == "per-step" else 0))
+
+
+@pytest.mark.claim("DIST-PER-STEP")
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("one-shot", (1.0, 1.0, 1.0)), ("per-step", (4.0, 4.0, 13.0))]
+)
+def test_a_group_of_two_times_its_reductions_on_a_clock_that_ticks_once_per_look(
+    tmp_path, two_ranks_here, monkeypatch, mode, expected
+):
+    # As in one process (above), and each all-reduce is timed by two looks of its own: 1 s
+    # for the sums, then 1 s per step in per-step mode, where a step window now holds four
+    # looks (read, read, reduce, reduce): 3 * 4 + 1 = 13 s. The clock starts at 100 s.
+    from reference.training import distributed
+
+    directory = _mirrored(tmp_path / "data")
+    two_ranks_here(TwoRanks())
+    ticks = itertools.count(100)
+    monkeypatch.setattr(
+        distributed, "time", SimpleNamespace(perf_counter=lambda: float(next(ticks)))
+    )
+    timing = train_sharded(directory, steps=3, lr=1e-4, mode=mode).timings[0]
+    assert (timing.read_s, timing.reduce_s, timing.step_s) == expected
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_a_rank_that_refuses_its_shards_tells_the_others(tmp_path, two_ranks_here):
+    directory = _mirrored(tmp_path / "data")
+    x_file = read_manifest(directory).files(2)[0]  # rank 0's second shard
+    X = np.load(x_file, mmap_mode="r+")
+    X[3, 0] = np.nan
+    X.flush()
+    del X
+    world = two_ranks_here(TwoRanks())
+    with pytest.raises(ShardError, match=r"^rank 0: .*shard-00002\.X\.npy has non-finite"):
+        train_sharded(directory, steps=1)
+    assert world.sent[0][-1] == 1.0  # its flag in the reduction: one rank refused
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+@pytest.mark.parametrize("refusing", [1, 3])
+def test_a_rank_whose_peers_refused_says_how_many(tmp_path, two_ranks_here, refusing):
+    # rank 0's own shards are good; the reduction brings the others' refusal flags, summed
+    directory = _mirrored(tmp_path / "data")
+
+    def refused(sent):
+        other = sent.clone()
+        other[-1] = refusing
+        return other
+
+    two_ranks_here(TwoRanks(refused))
+    with pytest.raises(
+        ShardError, match=rf"^rank 0: {refusing} other rank\(s\) refused their shards$"
+    ):
+        train_sharded(directory, steps=1)
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_ranks_that_read_fewer_rows_than_the_manifest_are_refused(tmp_path, two_ranks_here):
+    # rank 1 read nothing (it was given another directory, say): 20 rows reach the sum
+    directory = _mirrored(tmp_path / "data")
+    two_ranks_here(TwoRanks(lambda sent: torch.zeros_like(sent)))
+    with pytest.raises(
+        ShardError, match=rf"^{re.escape(str(directory))}: read 20 rows, the manifest promises 40$"
+    ):
+        train_sharded(directory, steps=1)
+
+
+# ----------------------------------------------------------------------------- divergence
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_per_step_divergence_names_the_step_lr_and_stable_bound(tmp_path):
+    # The step is the first at which the written-out loop below leaves float64 (each step
+    # multiplies the error by about 1 - lr lambda_max = -99: far from any rounding tie).
+    directory = _mirrored(tmp_path / "data")
+    X, y = (t.numpy() for t in _all_rows(directory))
+    lam_max = np.linalg.eigvalsh(X.T @ X)[-1]
+    lr = float(100.0 / lam_max)
+    w, step = np.zeros(3), 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        while np.isfinite(w).all():
+            w = w - lr * (X.T @ (X @ w - y))
+            step += 1
+    message = (
+        f"gradient descent diverged at step {step} with lr={lr!r}: the weights became "
+        f"non-finite; the stable bound is lr < 2/lambda_max(X^T X) = {2.0 / lam_max:.6g}"
+    )
+    with pytest.raises(DivergenceError, match=f"^{re.escape(message)}$"):
+        train_sharded(directory, steps=step + 5, lr=lr, mode="per-step")
+    # one step short the weights are finite, but the loss is beyond float64: inf, not nan
+    short = train_sharded(directory, steps=step - 1, lr=lr, mode="per-step")
+    assert torch.isfinite(short.weights).all()
+    assert short.loss == math.inf
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_one_shot_divergence_is_gd_full_batchs_on_all_rows(tmp_path):
+    directory = _mirrored(tmp_path / "data")
+    X, y = _all_rows(directory)
+    lr = float(100.0 / np.linalg.eigvalsh((X.T @ X).numpy())[-1])
+    with pytest.raises(DivergenceError) as expected:
+        gd_full_batch(X, y, torch.zeros(3, dtype=torch.float64), lr, 400)
+    with pytest.raises(DivergenceError) as refused:
+        train_sharded(directory, steps=400, lr=lr)
+    assert str(refused.value) == str(expected.value)
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+@pytest.mark.parametrize("mode", ["one-shot", "per-step"])
+def test_bad_arguments_are_refused_before_any_shard_is_read(tmp_path, mode):
+    # shard 1 is missing: any read would end in a ShardError naming it
+    directory = tmp_path / "data"
+    make_synthetic_shards(directory, rows=30, features=3, seed=2, rows_per_shard=10)
+    read_manifest(directory).files(1)[0].unlink()
+    bad = [
+        ({"steps": -1}, r"^steps must be >= 0, got -1$"),
+        ({"steps": 1, "chunk_rows": 0}, r"^chunk_rows must be >= 1, got 0$"),
+        ({"steps": 1, "lr": 0.0}, r"^lr must be a finite number > 0, got 0.0$"),
+        (
+            {"steps": 1, "w0": torch.tensor([0.0, float("nan"), 0.0])},
+            r"^w0 has non-finite entries \(inf or nan\)$",
+        ),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(ValueError, match=message):
+            train_sharded(directory, mode=mode, **kwargs)
+    with pytest.raises(ShardError, match=r"shard-00001\.X\.npy: missing shard file"):
+        train_sharded(directory, steps=1, mode=mode)
 
 
 # ----------------------------------------------------------------------------- DIST-MEMORY

@@ -15,6 +15,7 @@ written out here.
 
 from __future__ import annotations
 
+import operator
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -66,13 +67,9 @@ def _no_warnings() -> Any:
 # ---------------------------------------------------------------- comparisons
 
 
+# operator.lt(a, b) is a < b: the six comparisons as Python spells them, reflected included
 COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
+    name: getattr(operator, name) for name in ("eq", "ne", "lt", "le", "gt", "ge")
 }
 
 

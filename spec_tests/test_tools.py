@@ -339,3 +339,27 @@ def test_a_run_under_changed_mutmut_settings_starts_afresh(mutation, tmp_path, m
     assert mutation.settings_changed()
     info.write_text(json.dumps({"commit": "abc"}))  # a run recorded before settings were
     assert mutation.settings_changed()
+
+
+def test_the_page_gives_the_first_pass_and_the_re_runs_their_own_times(page):
+    one = {"seconds": 2520.0, "runs": [{"seconds": 2520.0, "tested": 9152}]}
+    assert page.timing(one) == " in 42 minutes"
+    assert page.timing({"seconds": None}) == ""
+    runs = [
+        {"seconds": 2520.0, "tested": 9152},
+        {"seconds": 300.0, "tested": 120},
+        {"seconds": 120.0, "tested": 40},
+    ]
+    assert page.timing({"seconds": 120.0, "runs": runs}) == (
+        "; its first pass tested 9152 mutants in 42 minutes, then 2 re-runs after new specs "
+        "re-tested the undetected ones (160 mutants) in 7 minutes"
+    )
+
+
+def test_each_invocation_is_recorded_until_a_fresh_start(mutation, tmp_path, monkeypatch):
+    monkeypatch.setattr(mutation, "RUN_INFO", tmp_path / "gradspec-run.json")
+    assert mutation.earlier_runs() == []
+    mutation.write_run_info([{"seconds": 1.0, "tested": 3}])
+    mutation.write_run_info([*mutation.earlier_runs(), {"seconds": 2.0, "tested": 1}])
+    assert [run["tested"] for run in mutation.earlier_runs()] == [3, 1]
+    assert not mutation.settings_changed()  # the settings were recorded with the runs

@@ -338,6 +338,19 @@ def settings_changed() -> bool:
     return recorded != mutmut_settings()
 
 
+def earlier_runs() -> list[dict[str, Any]]:
+    """The invocations since ``mutants/`` was made: when, how long, how many mutants each
+    tested (the first tests them all; a later one the undetected ones after new specs)."""
+    if not RUN_INFO.is_file():
+        return []
+    return list(json.loads(RUN_INFO.read_text(encoding="utf-8")).get("runs", []))
+
+
+def write_run_info(runs: list[dict[str, Any]]) -> None:
+    info = {"commit": git_commit(), "settings": mutmut_settings(), "runs": runs}
+    RUN_INFO.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+
+
 def mutated_commit() -> str | None:
     """The commit recorded when the mutants were generated (HEAD may have moved since)."""
     if RUN_INFO.is_file():
@@ -506,11 +519,9 @@ def run(
         "PYTHONHASHSEED": "0",
     }
     started = datetime.now(UTC)
+    runs = earlier_runs()
     generate(max_children)
-    RUN_INFO.write_text(
-        json.dumps({"commit": git_commit(), "settings": mutmut_settings()}) + "\n",
-        encoding="utf-8",
-    )
+    write_run_info(runs)
     names = pending(modules, sample, seed)
     if names:
         mutmut = Path(sys.executable).with_name("mutmut")
@@ -526,9 +537,19 @@ def run(
     seconds = (datetime.now(UTC) - started).total_seconds()
     shown = "make mutation" + (f" MODULES='{' '.join(modules)}'" if modules else "")
     shown += f" SAMPLE={sample} SEED={seed}" if sample is not None else ""
+    runs.append(
+        {
+            "started": started.isoformat(timespec="seconds"),
+            "seconds": round(seconds, 1),
+            "tested": len(names),
+            "command": shown,
+        }
+    )
+    write_run_info(runs)
     mutants = selected(modules)
     report = build_report(mutants, load_equivalents(), command=shown, seconds=seconds)
     report["sample"] = None if sample is None else {"size": sample, "seed": seed}
+    report["runs"] = runs
     write_report(report, snapshot=not modules and sample is None)
     print_summary(report)
     return 0 if report["meets_target"] else 1

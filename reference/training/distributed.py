@@ -256,7 +256,12 @@ def _default_lr(G: np.ndarray) -> float:
 
 
 def _loss(G: np.ndarray, c: np.ndarray, yy: float, w: np.ndarray) -> float:
-    return max(0.5 * float(w @ G @ w - 2.0 * c @ w + yy), 0.0)
+    r"""$\tfrac12 \lVert Xw - y\rVert^2 = \tfrac12 (w^\top G w - 2 c^\top w + y^\top y)$, which
+    is $\ge 0$: rounding below 0 gives 0; terms beyond float64 (weights near the edge of
+    divergence) give ``inf``, the quadratic term being the larger, never ``inf - inf``."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = 0.5 * float(w @ G @ w - 2.0 * c @ w + yy)
+    return math.inf if math.isnan(value) else max(value, 0.0)
 
 
 def _per_step(
@@ -267,25 +272,30 @@ def _per_step(
     steps: int,
     chunk_rows: int,
     world_size: int,
-    bound: str,
+    G: np.ndarray,
 ) -> tuple[np.ndarray, float, float, int]:
-    """``steps`` steps, each with one gradient pass and one all-reduce of $k$ numbers."""
+    """``steps`` steps, each with one gradient pass and one all-reduce of $k$ numbers;
+    ``G`` (reduced already) only names the stable bound if the weights leave float64."""
     reduce_s = read_s = 0.0
     sent = 0
     for t in range(steps):
         start = time.perf_counter()
         grad = np.zeros_like(w)
-        for X, y in read_shards(directory, shards=shards, chunk_rows=chunk_rows):
-            grad += X.T @ (X @ w - y)
+        with np.errstate(over="ignore", invalid="ignore"):  # the weights are checked below
+            for X, y in read_shards(directory, shards=shards, chunk_rows=chunk_rows):
+                grad += X.T @ (X @ w - y)
         read_s += time.perf_counter() - start
         grad, seconds = _all_reduce(grad, world_size)
         reduce_s += seconds
         sent += grad.nbytes if world_size > 1 else 0
-        w = w - lr * grad
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = w - lr * grad
         if not np.isfinite(w).all():
+            # G != 0 here: with X = 0 the gradient is 0 and the weights never move
             raise DivergenceError(
                 f"gradient descent diverged at step {t + 1} with lr={lr!r}: the weights became "
-                f"non-finite; {bound}"
+                f"non-finite; the stable bound is lr < 2/lambda_max(X^T X) = "
+                f"{2.0 * _default_lr(G):.6g}"
             )
     return w, read_s, reduce_s, sent
 
@@ -364,12 +374,6 @@ def train_sharded(
         raise ShardError(f"{directory}: read {n} rows, the manifest promises {manifest.n}")
 
     eta = _default_lr(G) if eta is None else eta
-    lam_max = 1.0 / _default_lr(G) if np.abs(G).max() > 0 else 0.0
-    bound = (
-        f"the stable bound is lr < 2/lambda_max(X^T X) = {2.0 / lam_max:.6g}"
-        if lam_max > 0
-        else "X = 0, so every lr is stable"
-    )
     step_start = time.perf_counter()
     if mode == "one-shot":
         w_out = fast.gd_from_gram(
@@ -377,7 +381,7 @@ def train_sharded(
         ).numpy()
     else:
         w_out, step_read_s, step_reduce_s, step_sent = _per_step(
-            directory, mine, w, eta, steps, chunk_rows, world_size, bound
+            directory, mine, w, eta, steps, chunk_rows, world_size, G
         )
         read_s += step_read_s
         reduce_s += step_reduce_s
