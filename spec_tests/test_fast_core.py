@@ -29,7 +29,14 @@ from hypothesis import strategies as st
 from reference.digits import load_digits
 from reference.errors import DivergenceError
 from reference.features import design_matrix
-from reference.training import _gram_numba, data_iter, fast, gd_full_batch, sgd_per_sample
+from reference.training import (
+    _gram_numba,
+    data_iter,
+    fast,
+    gd_full_batch,
+    sgd_per_sample,
+    stable_learning_rate,
+)
 from reference.training.fast import (
     GRAM_METHODS,
     OVERFLOW_LOG2,
@@ -1032,3 +1039,128 @@ def test_data_iter_draws_one_permutation_from_a_given_generator_and_writes_nothi
         xb.mul_(0.0)  # a batch is the caller's to change: the features stay as they were
     assert torch.equal(features, before)
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+# A direction that would diverge but holds nothing: G = diag(100, 1) with lr = 0.03 has
+# 1 - lr * 100 = -2 (unstable) and 1 - lr * 1 = 0.97, and neither the start nor c = X^T y
+# has any weight on the first axis. The steps keep w_1 = 0 exactly; on the second axis
+# w_2 <- w_2 - lr (w_2 - 3), so w_2 = 3 - 3 * 0.97**t after t steps (t epochs of the
+# per-sample loop, whose first sample only ever touches the first axis). The powers of the
+# step map overflow float64 after ~1000 steps; the weights never leave [0, 3].
+_SILENT_X = torch.tensor([[10.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+_SILENT_Y = torch.tensor([0.0, 3.0], dtype=torch.float64)
+
+
+@pytest.mark.claim("CORE-GRAM")
+@pytest.mark.claim("CORE-EPOCH-MAP")
+@pytest.mark.parametrize(
+    ("method", "count"),
+    [
+        ("auto", 5000),
+        ("fast", 10),
+        ("fast", 999),
+        ("fast", 5000),
+        ("fast", 10**6),
+        ("loop", 10),
+        ("loop", 5000),
+    ],
+)
+@pytest.mark.parametrize("trainer", [gd_full_batch, sgd_per_sample])
+def test_a_diverging_direction_that_holds_nothing_stays_zero(trainer, method, count):
+    w0 = torch.zeros(2, dtype=torch.float64)
+    w = trainer(_SILENT_X, _SILENT_Y, w0, 0.03, count, method=method)
+    assert w[0].item() == 0.0
+    assert w[1].item() == pytest.approx(3.0 - 3.0 * 0.97**count, rel=1e-12, abs=1e-13)
+
+
+# ---------------------------------------------------------------- edges of the spectrum
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("per_sample", [True, False])
+def test_the_stable_rate_of_tiny_data_is_named_outside_float64(per_sample):
+    # X = diag(2**-600, 2**-601): the largest |x_i|^2 and lambda_max(X^T X) are both
+    # 2**-1200 (below float64's smallest number: the data are scaled by a power of two
+    # first), so the bound 2 / 2**-1200 = 2**1201 lies beyond float64's largest.
+    X = torch.tensor([[2.0**-600, 0.0], [0.0, 2.0**-601]], dtype=torch.float64)
+    with pytest.raises(
+        ValueError, match=r"^X's stable learning rate 2\*\*1201\.0 lies outside float64's range$"
+    ):
+        stable_learning_rate(X, per_sample=per_sample)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("trainer", [gd_full_batch, sgd_per_sample])
+def test_a_loss_beyond_float64_on_all_zero_x_says_no_bound_exists(trainer):
+    # X = 0 never moves the weights, but 0.5 (0 - 1e200)^2 overflows: the loop stops at the
+    # first recorded loss, and with lambda_max = 0 there is no stable bound to quote.
+    X = torch.zeros(2, 2, dtype=torch.float64)
+    y = torch.tensor([1e200, 1e200], dtype=torch.float64)
+    hessian = "X^T X" if trainer is gd_full_batch else "x_i x_i^T"
+    unit = "step" if trainer is gd_full_batch else "epoch"
+    message = (
+        f"the recorded loss overflows float64 at {unit} 1/3 with lr=0.1; the map is stable "
+        f"(rho = 1 <= 1) but the data are too large; the largest stable learning rate for "
+        f"this data is 2 / lambda_max({hessian}), which does not exist here: X is all zeros"
+    )
+    with pytest.raises(DivergenceError, match=f"^{re.escape(message)}$"):
+        trainer(X, y, torch.zeros(2, dtype=torch.float64), 0.1, 3, history=True, method="loop")
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("method", ["fast", "loop"])
+def test_a_stable_map_whose_loss_overflows_quotes_its_own_rho(method):
+    # One sample x = 1 with lr = 0.5: an epoch maps w to (1 - 0.5) w + 0.5 y, so rho = 0.5;
+    # y = 1e200 makes the first recorded loss 0.5 * 1e400, beyond float64.
+    message = (
+        "the recorded loss overflows float64 at epoch 1/3 with lr=0.5; the map is stable "
+        "(rho = 0.5 <= 1) but the data are too large; the largest stable learning rate for "
+        "this data is 2 / lambda_max(x_i x_i^T) = 2"
+    )
+    with pytest.raises(DivergenceError, match=f"^{re.escape(message)}$"):
+        sgd_per_sample(
+            torch.tensor([[1.0]], dtype=torch.float64),
+            torch.tensor([1e200], dtype=torch.float64),
+            torch.zeros(1, dtype=torch.float64),
+            0.5,
+            3,
+            history=True,
+            method=method,
+        )
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize("method", ["fast", "loop"])
+def test_a_faint_unstable_direction_diverges_at_the_derived_step_with_history(method):
+    # G = diag(100, 1), lr = 0.03: on the first axis w_1 <- -2 w_1 + 3 * 2**-400 * 3, so
+    # w_1(t) = 3 * 2**-400 * (1 - (-2)**t) from w_1 = 0. |w_1| >= 2**500 first when
+    # |1 - (-2)**t| >= 2**900 / 3 = 2**898.42: t = 899 (2**899 + 1), not t = 898 (2**898 - 1).
+    # By then the doubling of the history's states has formed powers of the step map far
+    # beyond float64 (2**1798): the spec also shows no overflow warning escapes.
+    X = torch.tensor([[10.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
+    y = torch.tensor([10.0 * 3 * 2.0**-400, 3.0], dtype=torch.float64)
+    with pytest.raises(DivergenceError, match=r"they pass 2\*\*500 .* at step 899/2000 with lr="):
+        gd_full_batch(X, y, torch.zeros(2, dtype=torch.float64), 0.03, 2000, history=True,
+                      method=method)  # fmt: skip
+
+
+@pytest.mark.claim("CORE-GRAM")
+@pytest.mark.parametrize(("gram_method", "kernel_calls"), [("auto", 1), ("numba", 1), ("blas", 0)])
+def test_the_fast_path_sums_with_the_method_asked_for(monkeypatch, gram_method, kernel_calls):
+    # "auto" and "numba" make the one pass with the numba kernel (installed with the fast
+    # extra, as in these specs); "blas" never calls it.
+    calls = []
+    kernel = _gram_numba.gram_sums
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].shape)
+        return kernel(*args, **kwargs)
+
+    monkeypatch.setattr(_gram_numba, "gram_sums", counted)
+    X = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, -1.0]], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 2.0], dtype=torch.float64)
+    w = gd_full_batch_fast(X, y, torch.zeros(2, dtype=torch.float64), 0.01, 5,
+                           gram_method=gram_method)  # fmt: skip
+    assert calls == [(3, 2)] * kernel_calls
+    torch.testing.assert_close(w, gd_full_batch(X, y, torch.zeros(2, dtype=torch.float64),
+                                                0.01, 5, method="loop"))  # fmt: skip

@@ -76,24 +76,19 @@ _BLOCK: Final = 1 << 12
 
 
 # ---------------------------------------------------------------------- powers
-def _rescale(A: np.ndarray) -> tuple[np.ndarray, int]:
-    """``A = B * 2**e`` with ``max|B|`` near 1 when ``A`` is far from 1 (exact scaling)."""
-    top = float(np.max(np.abs(A))) if A.size else 0.0
-    if top == 0.0 or not math.isfinite(top):
-        return A, 0
-    exponent = math.frexp(top)[1]
-    if -64 < exponent < 64:  # leave ordinary magnitudes alone: results stay bit-identical
-        return A, 0
-    return np.ldexp(A, -exponent), exponent
-
-
 def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, int]:
     r"""$M^{p} v$ as ``(u, e)`` with $M^p v = u \cdot 2^e$, by repeated squaring.
 
-    First without rescaling (the common case: everything stays in range); if anything
-    overflowed, again with the running power of $M$ and the vector rescaled by exact powers
-    of two, so that the result is finite even when $M^p v$ is far outside float64's range.
-    Rescaling by a power of two is exact, so both give the same numbers where both can.
+    First by plain repeated squaring (the common case: every power of $M$ stays in range).
+    If a power of $M$ left float64's range, that pass cannot be trusted: a direction in which
+    $M$ grows without bound but which holds nothing of $v$ (an exact zero, as when the data
+    never excite it) turns into $\infty \cdot 0 = $ nan. Then the powers
+    $M^{2^i}$ are formed only while their entries stay below $2^{500}$, the largest of them,
+    $M^s$, is applied to the vector again and again, and the bits of $p$ below $s$ by the
+    smaller ones: no product ever holds a number beyond float64's range that the steps
+    themselves would not hold, so such a direction stays exactly zero, as in the literal
+    loop. A vector that does grow past float64's range stops the pass (it has diverged).
+    The exponent $e$ is 0: the result is either in range or not finite.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         u, base, p = v, M, power
@@ -108,20 +103,22 @@ def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, 
             top = float(np.max(np.abs(u)))
             if top == 0.0 or math.frexp(top)[1] < OVERFLOW_LOG2 - 64:
                 return u, 0
-    u, u_exp = _rescale(v.copy())
-    base, base_exp = _rescale(M.copy())
-    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite M stays non-finite
-        while power:
-            if power & 1:
-                u = base @ u
-                u, shift = _rescale(u)
-                u_exp += base_exp + shift
-            power >>= 1
-            if power:
-                base = base @ base
-                base, shift = _rescale(base)
-                base_exp = 2 * base_exp + shift
-    return u, u_exp
+        powers = [M]  # M^(2^i) for i = 0, 1, ..., all with entries below 2**OVERFLOW_LOG2
+        while 1 << len(powers) <= power:
+            square = powers[-1] @ powers[-1]
+            if not np.max(np.abs(square)) < 2.0**OVERFLOW_LOG2:  # nan compares false
+                break
+            powers.append(square)
+        whole, rest = divmod(power, 1 << (len(powers) - 1))
+        u = v
+        for i, power_of_two in enumerate(powers[:-1]):
+            if rest >> i & 1:
+                u = power_of_two @ u
+        for _ in range(whole):
+            if not np.isfinite(u).all():
+                break
+            u = powers[-1] @ u
+    return u, 0
 
 
 def _log2_size(u: np.ndarray, exponent: int) -> float:
@@ -231,7 +228,8 @@ def _rho_sgd(M: np.ndarray, k: int) -> float | None:
     """Spectral radius of the epoch map's linear part (None when M is not finite)."""
     if not np.isfinite(M).all():
         return None
-    linear, exponent = _rescale(M[:k, :k])
+    exponent = _exponent_of(M[:k, :k])  # scaled by an exact power of two first
+    linear = np.ldexp(M[:k, :k], -exponent)
     return _ldexp(float(np.max(np.abs(np.linalg.eigvals(linear)))), exponent)
 
 
