@@ -142,7 +142,7 @@ def _open(path: Path, shape: tuple[int, ...]) -> np.memmap:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
     except FileNotFoundError:
         raise ShardError(f"{path}: missing shard file") from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, EOFError) as error:  # EOFError: an empty file
         raise ShardError(f"{path}: not a readable .npy file ({error})") from None
     if array.dtype != np.float64 or array.shape != shape:
         raise ShardError(
@@ -160,10 +160,13 @@ def _release(array: np.memmap, start: int, stop: int) -> None:
     if backing is None or not hasattr(backing, "madvise"):
         return
     row_bytes = array.strides[0]
-    offset = array.offset + start * row_bytes
+    # where the rows start in the mapping: NumPy maps the file from the rows' offset rounded
+    # down to ALLOCATIONGRANULARITY (a header of a page or more is not in the mapping)
+    first = array.offset % mmap.ALLOCATIONGRANULARITY
+    offset = first + start * row_bytes
     page = mmap.PAGESIZE
     begin = (offset + page - 1) // page * page  # only whole pages inside the range
-    end = (array.offset + stop * row_bytes) // page * page
+    end = (first + stop * row_bytes) // page * page
     if end > begin:
         backing.madvise(mmap.MADV_DONTNEED, begin, end - begin)
 
