@@ -1160,3 +1160,12 @@ def test_train_digits_autograd_defaults_and_result_fields() -> None:
     p = result.predictions.double().numpy()
     assert result.classes.dtype == torch.int64
     assert result.classes.tolist() == np.clip(np.floor(p + 0.5), 0, 9).astype(int).tolist()
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_mse_stable_lr_of_2_pow_23_points_at_2_pow_500_is_not_nan() -> None:
+    # 2**23 points x = 2**500: the sum of 2 x^2 over the points is 2**1024, beyond float64,
+    # although lambda_max = 2 (x^2 + 1) is not: 2 / lambda_max rounds to 2**-1000 (it was
+    # nan, with an overflow in x^T x, before the fix).
+    x = np.full(2**23, math.ldexp(1.0, 500))
+    assert mse_stable_lr(x) == math.ldexp(1.0, -1000)
