@@ -1390,3 +1390,15 @@ def test_descend_in_float32_rounds_a_float64_tensor_gradient_to_float32():
     expected = torch.tensor(1.0, dtype=F32) - 0.1 * torch.tensor(2.0, dtype=F32)
     assert path == [1.0, expected.item()]
     assert path[1] != 0.8  # float64 arithmetic would give 0.8 exactly
+
+
+@pytest.mark.claim("LOG-MODEL.classify")
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int16, torch.int8, torch.uint8])
+def test_classify_gives_int64_classes_for_every_integer_dtype(dtype: torch.dtype) -> None:
+    """Documented: an int64 tensor of the same shape, whatever the real input dtype; integers
+    are their own nearest integer, so only the clamp to [0, 9] acts."""
+    values = [0, 3, 9, 12] if dtype == torch.uint8 else [-4, 0, 3, 9, 12]
+    expected = [min(9, max(0, v)) for v in values]
+    classes = classify(torch.tensor(values, dtype=dtype))
+    assert classes.dtype == torch.int64
+    assert classes.tolist() == expected

@@ -12,6 +12,7 @@ an exact power of two.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 import torch
 
+from reference.digits import DIGIT_ROWS
 from reference.errors import DivergenceError
 from reference.training import _gram_numba
 from reference.training.digit_programs import train_digits_autograd, train_digits_manual
@@ -953,3 +955,217 @@ def test_zero_steps_return_the_start_unchanged() -> None:
     # no pass is made with zero epochs, yet a non-finite X is still named
     with pytest.raises(ValueError, match=_exactly("X has non-finite entries (inf or nan)")):
         sgd_per_sample_fast(torch.tensor([[math.nan, 1.0]]), torch.ones(1), torch.zeros(2), 0.1, 0)
+
+
+# ---------------------------------------------------------------- issue 12: regression survivors
+@pytest.mark.claim("CORE-DIVERGENCE")
+@pytest.mark.parametrize(("half", "c"), [(False, 2.0), (True, 1.0)])
+def test_mse_stable_lr_of_two_huge_points_averages_over_the_points(half: bool, c: float) -> None:
+    # x = (2**501, -2**501), n = 2, d = 1: H = c/2 [[2 * 4**501, 0], [0, 2]], so
+    # lambda_max = c 4**501 and 2 / lambda_max = 2**-1001 / c: the sum of squares is divided
+    # by the number of points n = 2 (not multiplied by it, nor divided by d = 1).
+    big = math.ldexp(1.0, 501)
+    x = torch.tensor([big, -big], dtype=torch.float64)
+    assert mse_stable_lr(x, half=half) == math.ldexp(1.0, -1001) / c
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_mse_stable_lr_of_many_huge_points_does_not_overflow() -> None:
+    # 2**21 points x = 2**501: the sum of 2 x^2 over the points, 2**21 * 2**1003, is beyond
+    # float64 (2**1024), yet lambda_max = 2 mean(x^2) = 2**1003 (plus 2 for the bias) is not:
+    # 2 / lambda_max = 2**-1002.
+    x = torch.full((2**21,), math.ldexp(1.0, 501), dtype=torch.float64)
+    assert mse_stable_lr(x) == math.ldexp(1.0, -1002)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32])
+def test_mse_stable_lr_reads_every_floating_dtype_in_float64(dtype: torch.dtype) -> None:
+    # x = (1, -1) is exact in every floating dtype: H = 2 I, so the bound is 1 (as in the docs),
+    # returned as a Python float computed in float64, whatever the dtype of x.
+    assert mse_stable_lr(torch.tensor([1.0, -1.0], dtype=dtype)) == pytest.approx(1.0, rel=1e-15)
+    # (4, 4, 4): H = 2 [[16, 4], [4, 1]], eigenvalues 0 and 34, bound 2 / 34 = 1 / 17
+    x = torch.tensor([4.0, 4.0, 4.0], dtype=dtype)
+    assert mse_stable_lr(x, half=True) == pytest.approx(2.0 / 17.0, rel=1e-15)
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_mse_stable_lr_keeps_the_bias_column_for_x_in_the_thousands() -> None:
+    # x = (2000, 2000): H = 2 [[x^2, x], [x, 1]] has eigenvalues 0 and 2 (x^2 + 1), so the
+    # bound is 1 / (x^2 + 1) = 1 / 4000001; without the bias column it would be 1 / 4000000.
+    x = torch.tensor([2000.0, 2000.0], dtype=torch.float64)
+    assert mse_stable_lr(x) == pytest.approx(1.0 / 4_000_001.0, rel=1e-12, abs=0)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("name", ["scratch", "concise"])
+def test_minibatch_trainers_accept_labels_of_shape_n_by_1(name: str) -> None:
+    # documented: labels of shape (n,) or (n, 1); an (n, 1) column trains exactly like the
+    # flat labels it holds (restated loop as the oracle)
+    trainer = {"scratch": train_linear_scratch, "concise": train_linear_concise}[name]
+    oracle = {"scratch": _scratch_oracle, "concise": _concise_oracle}[name]
+    gen = torch.Generator().manual_seed(11)
+    X = torch.randn(12, 2, generator=gen)
+    y = X @ torch.tensor([1.5, -0.5]) + 0.25
+    fit = trainer(X, y.reshape(-1, 1), batch_size=5, num_epochs=2, seed=3)
+    w, b, losses = oracle(X, y, 5, 0.03, 2, 3, 0.01)
+    assert fit.w.shape == (2,)
+    assert fit.b.shape == ()
+    torch.testing.assert_close(fit.w.double(), w, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fit.b.double(), b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fit.losses, losses, rtol=1e-5)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("batch_size", [0, -3])
+def test_minibatch_trainers_refuse_a_bad_batch_size_even_with_no_epochs(batch_size: int) -> None:
+    # the arguments are checked before any epoch: num_epochs = 0 does not let batch_size < 1 by
+    X, y = torch.ones(4, 2), torch.ones(4)
+    for train in (train_linear_scratch, train_linear_concise):
+        with pytest.raises(
+            ValueError, match=_exactly(f"batch_size must be >= 1, got {batch_size}")
+        ):
+            train(X, y, batch_size=batch_size, num_epochs=0)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_synthetic_data_names_w_for_a_bad_entry_of_a_sequence() -> None:
+    with pytest.raises(TypeError, match=_exactly("w must be a real number, got str")):
+        synthetic_data([1.0, "a"], 0.0, 3)
+    with pytest.raises(ValueError, match=_exactly("w must be finite, got inf")):
+        synthetic_data([math.inf], 0.0, 3)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_synthetic_data_reads_an_int64_tensor_w_as_the_same_list_of_numbers() -> None:
+    # w is read as float64 numbers, then rounded to dtype, for a tensor as for a list:
+    # v = 2**60 + 2**36 + 1 is 2**60 + 2**36 in float64 (ulp 2**8 there), a tie in float32
+    # (ulp 2**37) that goes to the even 2**60; rounding v to float32 in one step would
+    # give 2**60 + 2**37 instead.
+    v = 2**60 + 2**36 + 1
+    w32 = np.float32(np.float64(float(v)))
+    assert int(w32) == 2**60
+    gen = torch.Generator().manual_seed(0)
+    X_expected = torch.randn(3, 1, generator=gen, dtype=torch.float32).numpy()
+    for w in (torch.tensor([v], dtype=torch.int64), [v]):
+        X, y = synthetic_data(w, 0.0, 3, noise_std=0.0)
+        np.testing.assert_array_equal(X.numpy(), X_expected)
+        np.testing.assert_array_equal(y.numpy(), X_expected[:, 0] * w32)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_fit_two_points_defaults_and_float64_arguments() -> None:
+    # default: 100 epochs, one loss per epoch
+    assert len(fit_two_points().losses) == 100
+    # in float64, y and b0 are float64 numbers, not float32 ones: epoch 1's loss with
+    # w0 = (1, 2), x = (1, 2), b0 = 0.1, y = (0.1, 0.2) is the mean of (1 + 0.1 - 0.1)^2 and
+    # (4 + 0.1 - 0.2)^2, in float64
+    fit = fit_two_points(1, y=(0.1, 0.2), b0=0.1, lr=1e-300, dtype=torch.float64)
+    expected = ((1.0 + 0.1 - 0.1) ** 2 + (4.0 + 0.1 - 0.2) ** 2) / 2
+    assert fit.losses == [pytest.approx(expected, rel=1e-15)]
+    assert fit_two_points(0, b0=0.1, dtype=torch.float64).b.item() == 0.1
+    assert fit_two_points(0, b0=1e300, dtype=torch.float64).b.item() == 1e300
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_fit_ten_x_starts_from_w_7_b_6_and_takes_1000_steps_by_default() -> None:
+    assert inspect.signature(fit_ten_x).parameters["steps"].default == 1000
+    # zero steps, raw x (no standardization): the start w = 7, b = 6 comes back as it is
+    fit = fit_ten_x(0)
+    assert (fit.w.item(), fit.b.item(), fit.losses) == (7.0, 6.0, [])
+    # one step: the loss before it is the MSE of 7 x + 6 against the data, computed by numpy
+    x = np.arange(1000) * 0.1
+    y = 10.0 * x + 4.0 + np.random.default_rng(0).random(1000)
+    loss = fit_ten_x(1, lr=1e-9).losses[0]
+    assert loss == pytest.approx(float(np.mean((7.0 * x + 6.0 - y) ** 2)), rel=1e-6)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_least_squares_test_mse_names_an_overflowing_test_error() -> None:
+    # sigma = 1e200: the training targets (about 1e200) are finite, the fit's test residuals
+    # are about 1e200 too and their squares (1e400) overflow float64
+    message = _overflow("the test mean squared error", "torch.float64", "true_w or noise_std is")
+    with pytest.raises(ValueError, match=_exactly(message)):
+        least_squares_test_mse(5, [1.0], noise_std=1e200)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_least_squares_test_mse_passes_rcond_so_numpy_1_26_does_not_warn(monkeypatch) -> None:
+    # pyproject allows numpy >= 1.26, whose lstsq warns (FutureWarning) and uses the old
+    # cutoff rcond = -1 unless rcond is given; numpy 1.x's signature is emulated here.
+    lstsq = np.linalg.lstsq
+
+    def lstsq_numpy_1(a, b, rcond="warn"):
+        if rcond == "warn":
+            raise AssertionError("numpy 1.26 would warn: rcond not given (FutureWarning)")
+        return lstsq(a, b, rcond=rcond)
+
+    monkeypatch.setattr(np.linalg, "lstsq", lstsq_numpy_1)
+    # noise-free with n >= d: the fit recovers w, and the test error is 0 up to rounding
+    assert least_squares_test_mse(20, [1.0, -2.0], noise_std=0.0) == pytest.approx(0.0, abs=1e-20)
+
+
+def _digit_features(dim: int, count: int) -> np.ndarray:
+    """Rows [count, 7] in float32, restated from the bitmaps: the projection (column sums for
+    dim 0, row sums for dim 1), each entry divided in turn by the running total of the vector
+    as it stands (entries already divided plus those not yet), then the bias 1."""
+    rows = []
+    for bitmap in DIGIT_ROWS[:count]:
+        image = np.array([[int(p) for p in row] for row in bitmap], dtype=np.float32)
+        u = image.sum(axis=dim).astype(np.float32)
+        for i in range(len(u)):
+            total = np.float32(0.0)
+            for value in u:
+                total = np.float32(total + value)
+            u[i] = np.float32(u[i] / total)
+        rows.append(np.append(u, np.float32(1.0)))
+    return np.array(rows, dtype=np.float32)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_train_digits_manual_default_seed_and_result_fields() -> None:
+    # zero epochs: the weights are the start, torch.rand(7, 1) from a generator seeded with 0
+    start = torch.rand(7, 1, generator=torch.Generator().manual_seed(0))
+    result = train_digits_manual(epochs=0)
+    assert torch.equal(result.initial_weights, start)
+    assert torch.equal(result.weights, start)
+    assert result.loss_history.shape == (0,)
+    # program 1: learning rate 0.05, column projections for training and recognition,
+    # trained on images 0-4
+    assert (result.lr, result.train_dim, result.infer_dim) == (0.05, 0, 0)
+    assert result.train_features.dtype == torch.float32
+    np.testing.assert_allclose(
+        result.train_features.numpy(), _digit_features(0, 5), rtol=1e-6, atol=0
+    )
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_train_digits_autograd_defaults_and_result_fields() -> None:
+    assert inspect.signature(train_digits_autograd).parameters["steps"].default == 5000
+    start = torch.rand(7, 1, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(train_digits_autograd(steps=0).initial_weights, start)
+    result = train_digits_autograd(steps=2)
+    # the homework: lr 0.0005, rows for training (images 0-5), columns for recognition
+    assert (result.lr, result.train_dim, result.infer_dim) == (0.0005, 1, 0)
+    np.testing.assert_allclose(
+        result.train_features.numpy(), _digit_features(1, 6), rtol=1e-6, atol=0
+    )
+    # loss_history: float64, step 1's loss is sum_i (x_i . w0 - i)^2 / 2 over images 0-5
+    assert result.loss_history.dtype == torch.float64
+    X = _digit_features(1, 6).astype(np.float64)
+    w0 = start.double().numpy()[:, 0]
+    expected = 0.5 * float(np.sum((X @ w0 - np.arange(6)) ** 2))
+    assert result.loss_history[0].item() == pytest.approx(expected, rel=1e-6)
+    # classes: int64, the predictions rounded half up and clamped to 0..9
+    p = result.predictions.double().numpy()
+    assert result.classes.dtype == torch.int64
+    assert result.classes.tolist() == np.clip(np.floor(p + 0.5), 0, 9).astype(int).tolist()
+
+
+@pytest.mark.claim("CORE-DIVERGENCE")
+def test_mse_stable_lr_of_2_pow_23_points_at_2_pow_500_is_not_nan() -> None:
+    # 2**23 points x = 2**500: the sum of 2 x^2 over the points is 2**1024, beyond float64,
+    # although lambda_max = 2 (x^2 + 1) is not: 2 / lambda_max rounds to 2**-1000 (it was
+    # nan, with an overflow in x^T x, before the fix).
+    x = np.full(2**23, math.ldexp(1.0, 500))
+    assert mse_stable_lr(x) == math.ldexp(1.0, -1000)

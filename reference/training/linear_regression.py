@@ -259,7 +259,9 @@ def mse_stable_lr(x: Tensor | np.ndarray, *, half: bool = False) -> float:
         raise ValueError(f"x must have shape (n,) or (n, d) with n >= 1, got {a.shape}")
     c = 1.0 if half else 2.0
     largest = float(np.abs(a).max())
-    if largest <= 2.0**500:
+    # x^T x sums n squares: below 2^500 / sqrt(n) the sums, at most 2 n largest^2 <= 2^1001,
+    # stay inside float64 (2^500 alone would let 2^23 points overflow them to inf).
+    if largest <= 2.0**500 / math.sqrt(a.shape[0]):
         design = np.hstack([a, np.ones((a.shape[0], 1))])
         return float(2.0 / np.linalg.eigvalsh(c * design.T @ design / a.shape[0])[-1])
     # Entries this large would overflow x^T x. With x = 2^e s (exact, by a power of two) the
