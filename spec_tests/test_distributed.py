@@ -704,7 +704,7 @@ class TwoRanks:
     def get_world_size(self):
         return 2
 
-    def all_reduce(self, tensor, op=None):
+    def all_reduce(self, tensor, op=torch.distributed.ReduceOp.SUM):  # torch's default
         assert op == self.ReduceOp.SUM  # a sum, asked for by name
         assert isinstance(tensor, torch.Tensor)
         assert tensor.dtype == torch.float64
@@ -823,6 +823,41 @@ def test_ranks_that_read_fewer_rows_than_the_manifest_are_refused(tmp_path, two_
         ShardError, match=rf"^{re.escape(str(directory))}: read 20 rows, the manifest promises 40$"
     ):
         train_sharded(directory, steps=1)
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_each_chunk_is_summed_by_the_training_cores_single_pass_kernel(shards, monkeypatch):
+    # numba is installed with the fast extra (as for these specs): one kernel call per chunk
+    # of every shard (3000 rows in shards of 450 read 128 rows at a time: 4 chunks of a full
+    # shard, 3 of the last one's 300 rows).
+    from reference.training import _gram_numba
+
+    kernel, calls = _gram_numba.gram_sums, []
+
+    def counted(X, y, threads):
+        calls.append(X.shape[0])
+        return kernel(X, y, threads)
+
+    monkeypatch.setattr(_gram_numba, "gram_sums", counted)
+    train_sharded(shards, steps=1, chunk_rows=128)
+    assert calls == ([128, 128, 128, 66] * 6) + [128, 128, 44]
+
+
+@pytest.mark.claim("DIST-EQUAL")
+def test_without_numba_the_sums_are_blas_and_the_result_the_same(
+    shards, single_process, monkeypatch
+):
+    # gradspec installs without numba (the fast extra is optional): BLAS sums the chunks
+    from reference.training import _gram_numba
+
+    monkeypatch.setattr(_gram_numba, "available", lambda: False)
+    lr, expected = single_process
+    result = train_sharded(shards, steps=STEPS)
+    assert result.lr == pytest.approx(lr, rel=1e-12)
+    torch.testing.assert_close(result.weights, expected, rtol=1e-10, atol=0)
+    X, y = (t.numpy() for t in _all_rows(shards))
+    w = result.weights.numpy()
+    np.testing.assert_allclose(result.loss, 0.5 * float(np.sum((X @ w - y) ** 2)), rtol=1e-9)
 
 
 # ----------------------------------------------------------------------------- divergence

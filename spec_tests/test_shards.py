@@ -166,6 +166,8 @@ def test_malformed_entries_are_refused(tmp_path, shards, error):
         (5, 2.0, "n=5, k=2.0"),
         (5, "2", "n=5, k='2'"),
         (-5, 2, "n=-5, k=2"),
+        (True, 2, "n=True, k=2"),  # JSON true is not the number 1
+        (5, True, "n=5, k=True"),
     ],
 )
 def test_n_and_k_must_be_positive_integers(tmp_path, n, k, shown):
@@ -261,6 +263,19 @@ def test_a_file_that_is_not_npy_is_refused(small, content, reason):
     message = str(refused.value)
     assert message.startswith(f"{x_file}: not a readable .npy file ({reason}")
     assert message.endswith(")")
+
+
+@pytest.mark.claim("DIST-BAD-DATA")
+def test_an_npz_archive_in_place_of_a_shard_is_refused(small):
+    # np.load opens an .npz archive (a zip of arrays) as a mapping, not as an array
+    x_file = read_manifest(small).files(0)[0]
+    with x_file.open("wb") as handle:
+        np.savez(handle, X=np.zeros((4, 3)))
+    with pytest.raises(
+        ShardError,
+        match=rf"^{re.escape(str(x_file))}: not a readable \.npy file \(an \.npz archive\)$",
+    ):
+        list(read_shards(small))
 
 
 @pytest.mark.claim("DIST-BAD-DATA")

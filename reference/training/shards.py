@@ -129,7 +129,7 @@ def read_manifest(directory: str | os.PathLike[str], *, name: str = "directory")
         if isinstance(error, ShardError):
             raise
         raise ShardError(f"{path}: malformed manifest ({error!r})") from None
-    if not (isinstance(n, int) and isinstance(k, int) and k >= 1 and n >= 1):
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in (n, k)):
         raise ShardError(f"{path}: n and k must be positive integers, got n={n!r}, k={k!r}")
     if sum(rows) != n or min(rows, default=0) < 1:
         raise ShardError(f"{path}: the shards' rows {rows} do not add up to n = {n}")
@@ -144,6 +144,9 @@ def _open(path: Path, shape: tuple[int, ...]) -> np.memmap:
         raise ShardError(f"{path}: missing shard file") from None
     except (OSError, ValueError, EOFError) as error:  # EOFError: an empty file
         raise ShardError(f"{path}: not a readable .npy file ({error})") from None
+    if not isinstance(array, np.ndarray):  # np.load opens an .npz archive as a mapping
+        array.close()
+        raise ShardError(f"{path}: not a readable .npy file (an .npz archive)")
     if array.dtype != np.float64 or array.shape != shape:
         raise ShardError(
             f"{path}: expected float64 {list(shape)} from the manifest, "
