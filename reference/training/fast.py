@@ -100,9 +100,7 @@ def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, 
                 base = base @ base
         # every power of M that was formed was applied to u: an overflow shows in u
         if np.isfinite(u).all():
-            top = float(np.max(np.abs(u)))
-            if top == 0.0 or math.frexp(top)[1] < OVERFLOW_LOG2 - 64:
-                return u, 0
+            return u, 0
         powers = [M]  # M^(2^i) for i = 0, 1, ..., all with entries below 2**OVERFLOW_LOG2
         while 1 << len(powers) <= power:
             square = powers[-1] @ powers[-1]
@@ -122,8 +120,9 @@ def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _log2_size(u: np.ndarray, exponent: int) -> float:
-    """log2 of max|u| * 2**exponent (-inf for zero, nan/inf passed through)."""
-    top = float(np.max(np.abs(u))) if u.size else 0.0
+    """log2 of max|u| * 2**exponent (-inf for zero, nan/inf passed through); u has k >= 1
+    entries."""
+    top = float(np.max(np.abs(u)))
     if not math.isfinite(top):
         return top
     return -math.inf if top == 0.0 else math.log2(top) + exponent
