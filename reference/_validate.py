@@ -259,8 +259,8 @@ def real_number(
         raise TypeError(f"{name} must be a real number, got {type(number).__name__}")
     try:
         v = float(number)
-    except OverflowError:  # an int or Fraction beyond float's range
-        v = math.copysign(math.inf, number)
+    except OverflowError:  # an int or Fraction beyond float's range (its sign survives)
+        v = math.inf if number > 0 else -math.inf
     if finite and not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if minimum is not None and not (v > minimum if exclusive else v >= minimum):
@@ -283,7 +283,7 @@ def positive_finite(value: object, name: str, *, allow_tensor: bool = False) -> 
     return v
 
 
-def projection_dim(value: object, name: str = "dim") -> int:
+def projection_dim(value: object, name: str) -> int:
     """Check a projection dimension: ``0`` (column sums) or ``1`` (row sums), not a bool.
 
     Raises:

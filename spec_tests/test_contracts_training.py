@@ -1169,3 +1169,38 @@ def test_mse_stable_lr_of_2_pow_23_points_at_2_pow_500_is_not_nan() -> None:
     # nan, with an overflow in x^T x, before the fix).
     x = np.full(2**23, math.ldexp(1.0, 500))
     assert mse_stable_lr(x) == math.ldexp(1.0, -1000)
+
+
+# ---------------------------------------------------------------- numbers at the boundary
+
+_ONE = torch.ones(2, 1, dtype=torch.float64)
+_Y = torch.ones(2, dtype=torch.float64)
+_W = torch.zeros(1, dtype=torch.float64)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_a_learning_rate_of_exactly_float32s_largest_is_applied_and_its_blow_up_named() -> None:
+    # 3.4028234663852886e+38 is float32's largest number: it is a rate float32 parameters
+    # can take (not refused as out of range); one step with it sends the weights to inf and
+    # the loss to nan, and that last update is caught, not returned
+    largest = float(torch.finfo(torch.float32).max)
+    with pytest.raises(DivergenceError) as diverged:
+        fit_ten_x(lr=largest, steps=1)
+    assert str(diverged.value).startswith(
+        f"training diverged at the end of step 1 with lr={largest!r}: the loss became nan; "
+    )
+
+
+@pytest.mark.claim("CORE-INPUTS")
+@pytest.mark.parametrize("lr", [10**400, -(10**400)])
+def test_an_integer_beyond_floats_range_is_refused_by_name(lr: int) -> None:
+    # float(10**400) raises OverflowError; the number is infinite for the check, with its sign
+    with pytest.raises(ValueError, match=rf"^lr must be a finite number > 0, got {lr}$"):
+        gd_full_batch(_ONE, _Y, _W, lr, 1)
+
+
+@pytest.mark.claim("CORE-INPUTS")
+def test_a_one_element_tensor_is_not_a_learning_rate_where_a_number_is_documented() -> None:
+    for trainer in (gd_full_batch, sgd_per_sample):
+        with pytest.raises(TypeError, match=r"^lr must be a real number, got Tensor$"):
+            trainer(_ONE, _Y, _W, torch.tensor(0.1), 1)

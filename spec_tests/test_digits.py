@@ -423,3 +423,26 @@ def test_design_matrix_names_the_bad_image_of_a_list(bad, error, fragment):
     images, _ = load_digits()
     with pytest.raises(error, match=fragment):
         design_matrix([images[0], bad])
+
+
+@pytest.mark.claim("FEAT-NORM.intended")
+def test_normalize_is_each_entry_over_the_total_to_the_last_bit():
+    # the formula as written, v / sum(v), in the projection's own dtype: on the digits'
+    # projections this is bit for bit what normalize returns (dividing by the largest entry
+    # first, the fallback for a sum that overflows, rounds differently on 10 of them)
+    images, _ = load_digits()
+    for image in images:
+        for dim in (0, 1):
+            v = projection(image, dim)
+            assert torch.equal(normalize(v), v / v.sum())
+
+
+@pytest.mark.claim("FEAT-NORM.loop")
+def test_the_loop_on_integer_pixels_works_in_float32():
+    # integer input gives float32 (documented); written in place into an int64 copy, the
+    # divisions would truncate to 0
+    counts = torch.tensor([0, 3, 2, 2, 3, 0])
+    got = sequential_normalize(counts)
+    assert got.dtype == torch.float32
+    assert torch.equal(got, sequential_normalize(counts.to(torch.float32)))
+    assert got[1].item() == pytest.approx(0.3)

@@ -325,3 +325,20 @@ def test_quadratic_regime_rejects_bad_arguments():
         quadratic_regime("0.1")
     with pytest.raises(TypeError, match="curvature must be a real number"):
         quadratic_regime(0.1, curvature=None)
+
+
+@pytest.mark.claim("GD-RULE")
+def test_a_start_or_rate_given_as_a_tensor_must_hold_a_real_value() -> None:
+    # one-element tensors are accepted for x0 and lr; a meta tensor has no value to read and
+    # a complex one is not a real number
+    def grad(x):
+        return 2 * x
+
+    meta = torch.tensor(1.0, device="meta")
+    with pytest.raises(ValueError, match=r"^x0 is a meta tensor: it has no value$"):
+        descend(grad, meta, 0.1, 2)
+    with pytest.raises(ValueError, match=r"^lr is a meta tensor: it has no value$"):
+        descend(grad, 1.0, meta, 2)
+    with pytest.raises(TypeError, match=r"^x0 must be a real number, got a complex tensor$"):
+        descend(grad, torch.tensor(1.0 + 1.0j), 0.1, 2)
+    assert descend(grad, torch.tensor(5.0), torch.tensor(0.1), 2) == pytest.approx([5.0, 4.0, 3.2])

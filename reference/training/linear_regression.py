@@ -649,6 +649,10 @@ def fit_ten_x(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    if steps:  # the last step's update is checked too, not only the losses before it
+        with torch.no_grad():
+            loss = loss_fn(w * x + b, y)
+        _check_finite(loss, (w, b), f"the end of step {steps}", eta, bound)
     with torch.no_grad():
         w_raw = (w / scale).reshape(())
         b_raw = (b - w * mean / scale).reshape(())
