@@ -1164,3 +1164,26 @@ def test_the_fast_path_sums_with_the_method_asked_for(monkeypatch, gram_method, 
     assert calls == [(3, 2)] * kernel_calls
     torch.testing.assert_close(w, gd_full_batch(X, y, torch.zeros(2, dtype=torch.float64),
                                                 0.01, 5, method="loop"))  # fmt: skip
+
+
+@pytest.mark.claim("CORE-GRAM")
+def test_the_parallel_kernel_runs_only_with_threads_and_rows_enough(monkeypatch):
+    # the parallel kernel pays for its threads only on long data: at PARALLEL_MIN_ROWS rows
+    # and more, with more than one thread; the serial one otherwise
+    chosen = []
+    kernel_of = _gram_numba._kernel
+
+    def recorded(k, parallel):
+        chosen.append(parallel)
+        return kernel_of(k, parallel)
+
+    monkeypatch.setattr(_gram_numba, "_kernel", recorded)
+    many = _gram_numba.PARALLEL_MIN_ROWS
+    for n, threads in ((many, 2), (many - 1, 2), (many, 1), (many + 1, 3)):
+        X = np.ones((n, 2))
+        G, c, yy = _gram_numba.gram_sums(X, np.ones(n), threads)
+        assert G.tolist() == [[n, n], [n, n]]
+        assert (c.tolist(), yy) == ([n, n], n)
+    assert chosen == [True, False, False, True]
+    for parallel, name in ((True, "gram2_parallel"), (False, "gram2_serial")):
+        assert kernel_of(2, parallel).py_func.__name__ == name
