@@ -34,23 +34,21 @@ def tensor(
     name: str,
     *,
     floating: bool = False,
-    real: bool = True,
     allow_bool: bool = False,
     finite: bool = False,
 ) -> torch.Tensor:
-    """Check that ``value`` is a tensor with data, optionally of a kind of dtype, and return it.
+    """Check that ``value`` is a tensor of real numbers with data, and return it.
 
-    Tensors on the ``meta`` device (a shape and a dtype, but no values) are always refused:
-    nothing can be computed from them.
+    Every public function of gradspec works on real numbers: integer or floating dtypes pass,
+    complex ones never, ``torch.bool`` only with ``allow_bool``. Tensors on the ``meta``
+    device (a shape and a dtype, but no values) are always refused: nothing can be computed
+    from them.
 
     Args:
         value: the argument to check.
         name: the argument's name, used in the messages.
         floating: require a floating-point dtype.
-        real: require a real numeric dtype: integer or floating point, not complex, and
-            not ``torch.bool`` unless ``allow_bool`` (the default: every public function of
-            gradspec works on real numbers).
-        allow_bool: with ``real``, let ``torch.bool`` pass too.
+        allow_bool: let ``torch.bool`` pass too.
         finite: also run :func:`finite` on the tensor.
 
     Returns:
@@ -68,7 +66,7 @@ def tensor(
         raise ValueError(f"{name} is a meta tensor: it has a shape but no values to compute with")
     if floating and not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-    if real and (value.is_complex() or (value.dtype == torch.bool and not allow_bool)):
+    if value.is_complex() or (value.dtype == torch.bool and not allow_bool):
         raise TypeError(f"{name} must be a real-valued tensor, got dtype {value.dtype}")
     if finite:
         _finite(value, name)
@@ -303,11 +301,11 @@ def float64_matrix(value: object, name: str) -> torch.Tensor:
     otherwise a converted copy (the only copy a caller then makes).
 
     Raises:
-        TypeError: as :func:`tensor` with ``real=True``.
+        TypeError: as :func:`tensor`.
         ValueError: as :func:`tensor`, or
             ``"{name} must be a non-empty 2-D tensor [n, k], got shape {shape}"``.
     """
-    value = tensor(value, name, real=True)
+    value = tensor(value, name)
     if value.dim() != 2 or value.shape[0] == 0 or value.shape[1] == 0:
         raise ValueError(
             f"{name} must be a non-empty 2-D tensor [n, k], got shape {tuple(value.shape)}"
@@ -323,11 +321,11 @@ def float64_vector(value: object, name: str, length: int, what: str) -> torch.Te
     fixed ``length`` (for the message).
 
     Raises:
-        TypeError: as :func:`tensor` with ``real=True``.
+        TypeError: as :func:`tensor`.
         ValueError: as :func:`tensor`, or
             ``"{name} must have shape [{length}] or [{length}, 1] to match {what}, got ..."``.
     """
-    value = tensor(value, name, real=True)
+    value = tensor(value, name)
     if not (value.dim() == 1 or (value.dim() == 2 and value.shape[1] == 1)) or (
         value.shape[0] != length
     ):

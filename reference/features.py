@@ -74,7 +74,7 @@ def projection(image: torch.Tensor, dim: int) -> torch.Tensor:
         >>> projection(images[0], 0)
         tensor([0., 3., 2., 2., 3., 0.])
     """
-    image = _validate.tensor(image, "image", real=True, allow_bool=True)
+    image = _validate.tensor(image, "image", allow_bool=True)
     if image.dim() != 2:
         raise ValueError(f"image must be 2-D (H x W), got shape {tuple(image.shape)}")
     dim = _validate.projection_dim(dim, "dim")
@@ -85,7 +85,7 @@ def projection(image: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def _check_vector(v: object, name: str = "v") -> torch.Tensor:
-    v = _validate.tensor(v, name, real=True, allow_bool=True)
+    v = _validate.tensor(v, name, allow_bool=True)
     if v.dim() != 1:
         raise ValueError(f"{name} must be a 1-D vector, got shape {tuple(v.shape)}")
     if v.numel() == 0:
@@ -255,7 +255,7 @@ def design_matrix(
     elif isinstance(images, Sequence) and not isinstance(images, str):
         batch = list(images)
         for r, image in enumerate(batch):
-            _validate.tensor(image, f"images[{r}]", real=True, allow_bool=True)
+            _validate.tensor(image, f"images[{r}]", allow_bool=True)
     else:
         raise TypeError(
             f"images must be a tensor [n, H, W] or a sequence of 2-D tensors, "

@@ -42,7 +42,7 @@ NUM_CLASSES = 10
 
 
 def _check_design(X: object) -> torch.Tensor:
-    X = _validate.tensor(X, "X", real=True)
+    X = _validate.tensor(X, "X")
     if X.dim() != 2:
         raise ValueError(f"X must be 2-D [n, k], got shape {tuple(X.shape)}")
     if X.shape[0] == 0 or X.shape[1] == 0:
@@ -53,7 +53,7 @@ def _check_design(X: object) -> torch.Tensor:
 
 def _check_targets(y: object, n: int) -> torch.Tensor:
     """Accept y of shape [n] or [n, 1]; the caller decides the output shape from y.dim()."""
-    y = _validate.tensor(y, "y", real=True)
+    y = _validate.tensor(y, "y")
     if not (y.dim() == 1 or (y.dim() == 2 and y.shape[1] == 1)):
         raise ValueError(f"y must have shape [n] or [n, 1], got {tuple(y.shape)}")
     if y.shape[0] != n:
@@ -63,7 +63,7 @@ def _check_targets(y: object, n: int) -> torch.Tensor:
 
 
 def _check_weights(w: object, k: int) -> torch.Tensor:
-    w = _validate.tensor(w, "w", real=True)
+    w = _validate.tensor(w, "w")
     if not (w.dim() == 1 or (w.dim() == 2 and w.shape[1] == 1)):
         raise ValueError(f"w must have shape [k] or [k, 1], got {tuple(w.shape)}")
     if w.shape[0] != k:
@@ -364,7 +364,7 @@ def classify(y_pred: torch.Tensor) -> torch.Tensor:
         >>> classify(torch.tensor([-3.0, 0.49, 0.5, 4.2, 8.5, 12.0]))
         tensor([0, 0, 1, 4, 9, 9])
     """
-    y_pred = _validate.tensor(y_pred, "y_pred", real=True)
+    y_pred = _validate.tensor(y_pred, "y_pred")
     _validate.finite(y_pred, "y_pred")
     if not y_pred.is_floating_point():
         return y_pred.clamp(0, NUM_CLASSES - 1).to(torch.int64)

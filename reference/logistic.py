@@ -405,11 +405,11 @@ def train_logistic(
     exceeds ``target_accuracy``.
 
     Initialization follows the material's program: it seeds the global generator with
-    ``seed``, draws the data (here the draws of :func:`two_blobs` for ``len(x) // 2`` samples
-    per class are replayed and discarded) and only then builds ``nn.Linear``, so the initial
-    weights are the ones that program gets. All of these draws come from a private
-    ``torch.Generator`` in the same state as the program's global one, so the caller's
-    global random state is left untouched.
+    ``seed``, draws the data (here the draws of :func:`two_blobs` for
+    ``max(len(x) // 2, 1)`` samples per class are replayed and discarded) and only then
+    builds ``nn.Linear``, so the initial weights are the ones that program gets. All of
+    these draws come from a private ``torch.Generator`` in the same state as the program's
+    global one, so the caller's global random state is left untouched.
 
     With ``zero_grad=False`` the gradient is never cleared, so step $t$ uses
     $\sum_{s \le t} \nabla L_s$ (then momentum on top of that);

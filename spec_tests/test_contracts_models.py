@@ -1264,20 +1264,22 @@ def test_descend_in_float64_keeps_every_bit_of_x0_and_of_a_python_number_gradien
 
 
 @pytest.mark.claim("LOG-TRAIN.fit")
-@pytest.mark.parametrize("n_samples", [6, 7])
-def test_train_logistic_initial_parameters_come_after_the_replayed_data_draws(n_samples: int):
-    """The program seeds torch, draws the two blobs of len(x) // 2 points each ([n, 2]
-    normals, twice) and only then builds nn.Linear(d, 1): restated with the global generator
-    (forked), for 3 features, float64 inputs."""
-    x = torch.linspace(-1.0, 1.0, n_samples * 3, dtype=F64).reshape(n_samples, 3)
+@pytest.mark.parametrize(("n_samples", "features"), [(6, 3), (7, 3), (1, 1), (3, 1)])
+def test_train_logistic_initial_parameters_come_after_the_replayed_data_draws(
+    n_samples: int, features: int
+):
+    """The program seeds torch, draws the two blobs of max(len(x) // 2, 1) points each
+    ([n, 2] normals, twice) and only then builds nn.Linear(d, 1): restated with the global
+    generator (forked), for 3 features and for one, one sample too, float64 inputs."""
+    x = torch.linspace(-1.0, 1.0, n_samples * features, dtype=F64).reshape(n_samples, features)
     y = (torch.arange(n_samples) % 2).to(F64)
     result = train_logistic(x, y, max_iters=1, seed=5)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(5)
-        ones = torch.ones(n_samples // 2, 2)
+        ones = torch.ones(max(n_samples // 2, 1), 2)
         torch.normal(0.0 * ones, 1.0)
         torch.normal(-0.0 * ones, 1.0)
-        linear = nn.Linear(3, 1)
+        linear = nn.Linear(features, 1)
     expected_weight = linear.weight.detach()[0].to(F64)
     expected_bias = linear.bias.detach()[0].to(F64)
     torch.testing.assert_close(result.initial_weight, expected_weight, rtol=0, atol=0)

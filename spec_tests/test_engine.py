@@ -300,3 +300,10 @@ def test_hooks_can_be_removed_and_no_grad_nests():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert x.grad is not None  # a leaf's .grad never warns
+
+
+def test_a_power_with_an_exponent_of_another_kind_names_its_type():
+    with pytest.raises(TypeError, match=r"^exponent must be a number or a Tensor, got str$"):
+        E.tensor([1.0]) ** "a"
+    with pytest.raises(TypeError, match=r"^exponent must be a number or a Tensor, got list$"):
+        E.tensor([1.0]) ** [2]

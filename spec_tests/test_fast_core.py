@@ -1187,3 +1187,24 @@ def test_the_parallel_kernel_runs_only_with_threads_and_rows_enough(monkeypatch)
     assert chosen == [True, False, False, True]
     for parallel, name in ((True, "gram2_parallel"), (False, "gram2_serial")):
         assert kernel_of(2, parallel).py_func.__name__ == name
+
+
+@pytest.mark.claim("CORE-EPOCH-MAP")
+@pytest.mark.parametrize(
+    ("trainer", "fast_path"),
+    [(sgd_per_sample, "_sgd_closed_form"), (gd_full_batch, "_gd_full_batch")],
+)
+def test_the_readable_loop_never_takes_the_fast_path(monkeypatch, trainer, fast_path):
+    # method="loop" is the literal loop: the closed form is never consulted (it would agree
+    # to rounding, so only its absence tells the two apart); "fast" and "auto" take it
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fast path was taken")
+
+    X = torch.tensor([[1.0, 2.0], [0.5, -1.0]], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    w0 = torch.zeros(2, dtype=torch.float64)
+    monkeypatch.setattr(fast, fast_path, refuse)
+    trainer(X, y, w0, 0.05, 3, method="loop")
+    for method in ("fast", "auto"):
+        with pytest.raises(AssertionError, match="the fast path was taken"):
+            trainer(X, y, w0, 0.05, 3, method=method)

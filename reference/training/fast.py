@@ -664,7 +664,7 @@ def gd_from_gram(
         >>> torch.round(gd_from_gram(G, c, torch.zeros(2), 0.1, 2000), decimals=4)
         tensor([1., 0.], dtype=torch.float64)
     """
-    G = _validate.tensor(G, "G", real=True)
+    G = _validate.tensor(G, "G")
     if G.dim() != 2 or G.shape[0] != G.shape[1] or G.shape[0] == 0:
         raise ValueError(f"G must be a square non-empty matrix [k, k], got {tuple(G.shape)}")
     k = G.shape[0]
