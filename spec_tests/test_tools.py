@@ -352,7 +352,7 @@ def test_the_page_gives_the_first_pass_and_the_re_runs_their_own_times(page):
     ]
     assert page.timing({"seconds": 120.0, "runs": runs}) == (
         "; its first pass tested 9152 mutants in 42 minutes, then 2 re-runs after new specs "
-        "re-tested the undetected ones (160 mutants) in 7 minutes"
+        "re-tested the undetected and the new or changed ones (160 mutants) in 7 minutes"
     )
 
 

@@ -42,7 +42,8 @@ def timing(data: dict[str, Any]) -> str:
     return (
         f"; its first pass tested {first['tested']} mutants in {first['seconds'] / 60:.0f} "
         f"minutes, then {len(later)} re-run{'s' if len(later) > 1 else ''} after new specs "
-        f"re-tested the undetected ones ({sum(run['tested'] for run in later)} mutants) in "
+        f"re-tested the undetected and the new or changed ones "
+        f"({sum(run['tested'] for run in later)} mutants) in "
         f"{again / 60:.0f} minutes"
     )
 
