@@ -76,8 +76,8 @@ _BLOCK: Final = 1 << 12
 
 
 # ---------------------------------------------------------------------- powers
-def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, int]:
-    r"""$M^{p} v$ as ``(u, e)`` with $M^p v = u \cdot 2^e$, by repeated squaring.
+def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> np.ndarray:
+    r"""$M^{p} v$ by repeated squaring.
 
     First by plain repeated squaring (the common case: every power of $M$ stays in range).
     If a power of $M$ left float64's range, that pass cannot be trusted: a direction in which
@@ -87,8 +87,8 @@ def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, 
     $M^s$, is applied to the vector again and again, and the bits of $p$ below $s$ by the
     smaller ones: no product ever holds a number beyond float64's range that the steps
     themselves would not hold, so such a direction stays exactly zero, as in the literal
-    loop. A vector that does grow past float64's range stops the pass (it has diverged).
-    The exponent $e$ is 0: the result is either in range or not finite.
+    loop. A vector that does grow past float64's range stops the pass (it has diverged):
+    the result is either in range or not finite.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         u, base, p = v, M, power
@@ -100,7 +100,7 @@ def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, 
                 base = base @ base
         # every power of M that was formed was applied to u: an overflow shows in u
         if np.isfinite(u).all():
-            return u, 0
+            return u
         powers = [M]  # M^(2^i) for i = 0, 1, ..., all with entries below 2**OVERFLOW_LOG2
         while 1 << len(powers) <= power:
             square = powers[-1] @ powers[-1]
@@ -116,22 +116,20 @@ def _power_apply(M: np.ndarray, power: int, v: np.ndarray) -> tuple[np.ndarray, 
             if not np.isfinite(u).all():
                 break
             u = powers[-1] @ u
-    return u, 0
+    return u
 
 
-def _log2_size(u: np.ndarray, exponent: int) -> float:
-    """log2 of max|u| * 2**exponent (-inf for zero, nan/inf passed through); u has k >= 1
-    entries."""
+def _log2_size(u: np.ndarray) -> float:
+    """log2 of max|u| (-inf for zero, nan/inf passed through); u has k >= 1 entries."""
     top = float(np.max(np.abs(u)))
     if not math.isfinite(top):
         return top
-    return -math.inf if top == 0.0 else math.log2(top) + exponent
+    return -math.inf if top == 0.0 else math.log2(top)
 
 
 def _passes(M: np.ndarray, start: np.ndarray, k: int, count: int) -> bool:
     """Whether the weights of ``M^count start`` are past 2**OVERFLOW_LOG2 (or not finite)."""
-    u, exponent = _power_apply(M, count, start)
-    return not _log2_size(u[:k], exponent) < OVERFLOW_LOG2
+    return not _log2_size(_power_apply(M, count, start)[:k]) < OVERFLOW_LOG2
 
 
 def _first_crossing(M: np.ndarray, start: np.ndarray, k: int, count: int) -> int:
@@ -269,9 +267,8 @@ def divergence_error(
     )
 
 
-def _weights_out(u: np.ndarray, exponent: int, k: int, like: torch.Size) -> torch.Tensor:
-    w = np.ldexp(u[:k], exponent) if exponent else u[:k]
-    return torch.from_numpy(np.array(w, dtype=np.float64)).reshape(like)
+def _weights_out(u: np.ndarray, k: int, like: torch.Size) -> torch.Tensor:
+    return torch.from_numpy(np.array(u[:k], dtype=np.float64)).reshape(like)
 
 
 # ---------------------------------------------------------------------- per-sample SGD
@@ -419,16 +416,16 @@ def _sgd_closed_form(
 
     if not np.isfinite(M).all():  # finite data, yet lr ||x_i||^2 overflows: no closed form
         u, losses = _sgd_literal(Xn, y.numpy(), w.numpy(), lr, epochs, history, error)
-        out = _weights_out(np.append(u, 1.0), 0, k, like)
+        out = _weights_out(np.append(u, 1.0), k, like)
         return (out, torch.from_numpy(losses)) if history else out
-    u, exponent = _power_apply(M, epochs, start)
+    u = _power_apply(M, epochs, start)
     crossing = None
-    if not _log2_size(u[:k], exponent) < OVERFLOW_LOG2:
+    if not _log2_size(u[:k]) < OVERFLOW_LOG2:
         crossing = _first_crossing(M, start, k, epochs)
     if not history:
         if crossing is not None:
             raise error(crossing)
-        return _weights_out(u, exponent, k, like)
+        return _weights_out(u, k, like)
     last = epochs if crossing is None else crossing  # losses of epochs 1 .. last
     losses = _epoch_losses(_residual_rows(Xn, y.numpy(), lr), M, start, last)
     bad = np.flatnonzero(~np.isfinite(losses))
@@ -436,7 +433,7 @@ def _sgd_closed_form(
         raise error(int(bad[0]) + 1, loss=True)
     if crossing is not None:
         raise error(crossing)
-    return _weights_out(u, exponent, k, like), torch.from_numpy(losses)
+    return _weights_out(u, k, like), torch.from_numpy(losses)
 
 
 def sgd_per_sample_fast(
@@ -813,16 +810,16 @@ def _gd_closed_form(
     start = np.append(w, 1.0)
     if not np.isfinite(T).all():  # lr * G overflows: no closed form, literal steps decide
         u, losses = _gd_literal(Gn, cn, w, lr, steps, yy, error)
-        out = _weights_out(np.append(u, 1.0), 0, k, like)
+        out = _weights_out(np.append(u, 1.0), k, like)
         return out if yy is None else (out, torch.from_numpy(losses))
-    u, exponent = _power_apply(T, steps, start)
+    u = _power_apply(T, steps, start)
     crossing = None
-    if not _log2_size(u[:k], exponent) < OVERFLOW_LOG2:
+    if not _log2_size(u[:k]) < OVERFLOW_LOG2:
         crossing = _first_crossing(T, start, k, steps)
     if yy is None:
         if crossing is not None:
             raise error(crossing)
-        return _weights_out(u, exponent, k, like)
+        return _weights_out(u, k, like)
     last = steps if crossing is None else crossing
     # L(w) = (w^T G w - 2 c^T w + y^T y) / 2 = s^T Q s / 2 with s = (w, 1)
     Q = np.zeros((k + 1, k + 1))
@@ -835,7 +832,7 @@ def _gd_closed_form(
         raise error(int(bad[0]) + 1, loss=True)
     if crossing is not None:
         raise error(crossing)
-    return _weights_out(u, exponent, k, like), torch.from_numpy(np.maximum(losses, 0.0))
+    return _weights_out(u, k, like), torch.from_numpy(np.maximum(losses, 0.0))
 
 
 def gd_full_batch_fast(
